@@ -1,0 +1,109 @@
+package linux
+
+import "golang.org/x/sys/unix"
+
+// RseqConfig mirrors struct ptrace_rseq_configuration
+// (include/uapi/linux/ptrace.h).
+type RseqConfig struct {
+	RseqAbiPointer uint64
+	RseqAbiSize    uint32
+	Signature      uint32
+	Flags          uint32
+	Pad            uint32
+}
+
+// CloneArgs mirrors struct clone_args, CLONE_ARGS_SIZE_VER2
+// (include/uapi/linux/sched.h).
+type CloneArgs struct {
+	Flags      uint64
+	Pidfd      uint64
+	ChildTid   uint64
+	ParentTid  uint64
+	ExitSignal uint64
+	Stack      uint64
+	StackSize  uint64
+	TLS        uint64
+	SetTid     uint64
+	SetTidSize uint64
+	Cgroup     uint64
+}
+
+// PrctlMMMap mirrors struct prctl_mm_map (include/uapi/linux/prctl.h),
+// the argument of prctl(PR_SET_MM, PR_SET_MM_MAP).
+type PrctlMMMap struct {
+	StartCode  uint64
+	EndCode    uint64
+	StartData  uint64
+	EndData    uint64
+	StartBrk   uint64
+	Brk        uint64
+	StartStack uint64
+	ArgStart   uint64
+	ArgEnd     uint64
+	EnvStart   uint64
+	EnvEnd     uint64
+	Auxv       uint64 // pointer in the target
+	AuxvSize   uint32
+	ExeFd      uint32
+}
+
+// KernelSigaction mirrors the kernel's struct sigaction for
+// rt_sigaction(2) on x86_64 (arch/x86/include/uapi/asm/signal.h), which
+// differs from glibc's.
+type KernelSigaction struct {
+	Handler  uint64
+	Flags    uint64
+	Restorer uint64
+	Mask     uint64
+}
+
+// StackT mirrors stack_t (include/uapi/asm-generic/signal.h) for
+// sigaltstack(2).
+type StackT struct {
+	SP    uint64
+	Flags int32
+	_     int32
+	Size  uint64
+}
+
+// Rlimit64 mirrors struct rlimit64 for prlimit64(2).
+type Rlimit64 struct {
+	Cur uint64
+	Max uint64
+}
+
+// Itimerval mirrors struct itimerval (two struct timeval) for
+// getitimer/setitimer.
+type Itimerval struct {
+	IntervalSec  int64
+	IntervalUsec int64
+	ValueSec     int64
+	ValueUsec    int64
+}
+
+// Signal handler special values and flags (asm-generic/signal-defs.h,
+// arch/x86/include/uapi/asm/signal.h).
+const (
+	SigDfl       = 0
+	SigIgn       = 1
+	SaRestorer   = 0x04000000
+	SsDisable    = 2
+	SsOnstack    = 1
+	SsAutodisarm = 1 << 31
+	NSig         = 64
+	SIGKILL      = 9
+	SIGSTOP      = 19
+	SIGTRAP      = 5
+	SIGCHLD      = 17
+	SIGCONT      = 18
+)
+
+// clone(2) flags crlazy uses.
+const (
+	CloneParent  = unix.CLONE_PARENT
+	CloneVM      = unix.CLONE_VM
+	CloneFS      = unix.CLONE_FS
+	CloneFiles   = unix.CLONE_FILES
+	CloneSighand = unix.CLONE_SIGHAND
+	CloneThread  = unix.CLONE_THREAD
+)
