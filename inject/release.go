@@ -1,0 +1,175 @@
+package inject
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/crlazy/crlazy/internal/linux"
+	"github.com/crlazy/crlazy/internal/proc"
+)
+
+// ErrNoVdso is returned when a target has no vDSO to borrow a syscall
+// instruction from.
+var ErrNoVdso = errors.New("no [vdso] mapping")
+
+// syscallOpcode is the two-byte `syscall` instruction.
+var syscallOpcode = []byte{0x0f, 0x05}
+
+// FindSyscallInsn finds a `syscall` instruction already in the target:
+// the one the task is stopped after, if it was interrupted inside a
+// system call, or else one in the vDSO. Any 0f 05 byte pair decodes as
+// `syscall` when execution starts there, and single-stepping stops right
+// after it.
+func (t *Task) FindSyscallInsn() error {
+	if int64(t.Regs.Orig_rax) >= 0 && t.Regs.Rip >= 2 {
+		var b [2]byte
+		at := linux.Addr(t.Regs.Rip - 2)
+		if t.ReadMem(at, b[:]) == nil && bytes.Equal(b[:], syscallOpcode) {
+			t.sysAddr = at
+			return nil
+		}
+	}
+	maps, err := proc.ReadMaps(t.TID)
+	if err != nil {
+		return fmt.Errorf("task %d: find syscall instruction: %w", t.TID, err)
+	}
+	for _, m := range maps {
+		if m.Path != "[vdso]" {
+			continue
+		}
+		text := make([]byte, m.Len())
+		if err := t.ReadMem(linux.Addr(m.Start), text); err != nil {
+			return fmt.Errorf("task %d: find syscall instruction: %w", t.TID, err)
+		}
+		if i := bytes.Index(text, syscallOpcode); i >= 0 {
+			t.sysAddr = linux.Addr(m.Start) + linux.Addr(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("task %d: find syscall instruction: %w", t.TID, ErrNoVdso)
+}
+
+// Restore puts back the registers and signal mask saved at Seize, undoing
+// the effect of injection on the task's CPU state.
+func (t *Task) Restore() error {
+	err := t.tr.do(func() error {
+		if err := linux.PtraceSetRegs(t.TID, &t.Regs); err != nil {
+			return err
+		}
+		return linux.PtraceSetSigmask(t.TID, t.Sigmask)
+	})
+	if err != nil {
+		return fmt.Errorf("task %d: restore registers: %w", t.TID, err)
+	}
+	return nil
+}
+
+// SetRegs sets the registers the task will resume with.
+func (t *Task) SetRegs(r *linux.Regs) error {
+	return t.tr.do(func() error { return linux.PtraceSetRegs(t.TID, r) })
+}
+
+// SetSigmask sets the blocked mask the task will resume with.
+func (t *Task) SetSigmask(m uint64) error {
+	return t.tr.do(func() error { return linux.PtraceSetSigmask(t.TID, m) })
+}
+
+// xstateBufSize fits every x86 xsave layout (AMX tile data included).
+const xstateBufSize = 16 * 1024
+
+// Xstate returns the task's extended FPU state in the standard (uabi)
+// XSAVE format (NT_X86_XSTATE).
+func (t *Task) Xstate() ([]byte, error) {
+	buf := make([]byte, xstateBufSize)
+	var n int
+	err := t.tr.do(func() error {
+		var err error
+		n, err = linux.PtraceGetRegset(t.TID, linux.NTX86Xstate, buf)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("task %d: get xstate: %w", t.TID, err)
+	}
+	return buf[:n], nil
+}
+
+// SetXstate sets the task's extended FPU state (NT_X86_XSTATE).
+func (t *Task) SetXstate(b []byte) error {
+	err := t.tr.do(func() error { return linux.PtraceSetRegset(t.TID, linux.NTX86Xstate, b) })
+	if err != nil {
+		return fmt.Errorf("task %d: set xstate: %w", t.TID, err)
+	}
+	return nil
+}
+
+// RseqConfig returns the task's rseq registration.
+func (t *Task) RseqConfig() (linux.RseqConfig, error) {
+	var c linux.RseqConfig
+	err := t.tr.do(func() error {
+		var err error
+		c, err = linux.PtraceGetRseqConfig(t.TID)
+		return err
+	})
+	return c, err
+}
+
+// Detach lets the task run again. Signals the task dequeued while we
+// single-stepped it are sent to it again.
+func (t *Task) Detach() error {
+	if !t.attached {
+		return nil
+	}
+	err := t.tr.do(func() error { return linux.PtraceDetach(t.TID, 0) })
+	if err != nil {
+		return fmt.Errorf("task %d: detach: %w", t.TID, err)
+	}
+	t.attached = false
+	for _, sig := range t.deferred {
+		_ = linux.Kill(t.TID, sig)
+	}
+	t.deferred = nil
+	return nil
+}
+
+// Kill ends the task with SIGKILL while it is still stopped, so it never
+// executes another instruction, and consumes its exit notification as the
+// tracer. The real parent still has to reap the zombie.
+func (t *Task) Kill() error {
+	if !t.attached {
+		return nil
+	}
+	err := t.tr.do(func() error {
+		if err := linux.Kill(t.TID, linux.SIGKILL); err != nil {
+			return err
+		}
+		for {
+			if _, err := t.wait(); err != nil {
+				if errors.Is(err, ErrTargetGone) {
+					return nil
+				}
+				return err
+			}
+			// A stop reported before the kill took effect: let the
+			// task go on to die.
+			_ = linux.PtraceCont(t.TID, 0)
+		}
+	})
+	t.attached = false
+	if err != nil {
+		return fmt.Errorf("task %d: kill: %w", t.TID, err)
+	}
+	return nil
+}
+
+// PendingSignals returns the signals pending for the task (shared: those
+// pending for the whole process) without dequeuing them.
+func (t *Task) PendingSignals(shared bool) ([]linux.Siginfo, error) {
+	var out []linux.Siginfo
+	err := t.tr.do(func() error {
+		var err error
+		out, err = linux.PtracePeekSiginfo(t.TID, shared)
+		return err
+	})
+	return out, err
+}
