@@ -1,0 +1,119 @@
+package images
+
+import (
+	"fmt"
+
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/creds"
+	criucore "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-core"
+	criusa "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-sa"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/fdinfo"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/fs"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/inventory"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pstree"
+	"google.golang.org/protobuf/proto"
+)
+
+// Kind says what a record holds. Its value is the second byte of every
+// record key, so the numbers below are part of the on-disk format: never
+// renumber or reuse one; add new kinds at the end.
+type Kind uint8
+
+// The record kinds. The comment names the id (and sub) of the key and the
+// CRIU message stored.
+const (
+	// Inventory: id 0; inventory.InventoryEntry.
+	Inventory Kind = 1
+	// Pstree: id = pid; pstree.PstreeEntry.
+	Pstree Kind = 2
+	// Core: id = tid; criu_core.CoreEntry.
+	Core Kind = 3
+	// Mm: id = mm id; mm.MmEntry (VMAs included).
+	Mm Kind = 4
+	// Pagemap: id = mm id, sub = start address; pagemap.PagemapEntry.
+	Pagemap Kind = 5
+	// Fdinfo: id = files id, sub = fd; fdinfo.FdinfoEntry.
+	Fdinfo Kind = 6
+	// Files: id = file id; fdinfo.FileEntry.
+	Files Kind = 7
+	// Fs: id = pid; fs.FsEntry.
+	Fs Kind = 8
+	// Ids: id = pid; criu_core.TaskKobjIdsEntry.
+	Ids Kind = 9
+	// Creds: id = tid; creds.CredsEntry.
+	Creds Kind = 10
+	// Sigacts: id = sighand id, sub = signal number; criu_sa.SaEntry.
+	Sigacts Kind = 11
+)
+
+// kindInfo describes one kind. Exactly one of record and sub is set: a
+// kind is stored either as plain records or as sub-records.
+type kindInfo struct {
+	name   string
+	record func() proto.Message // message of a plain record
+	sub    func() proto.Message // message of a sub-record
+}
+
+// kinds is indexed by Kind; the zero entry is the invalid kind.
+var kinds = [...]kindInfo{
+	Inventory: {name: "inventory", record: func() proto.Message { return &inventory.InventoryEntry{} }},
+	Pstree:    {name: "pstree", record: func() proto.Message { return &pstree.PstreeEntry{} }},
+	Core:      {name: "core", record: func() proto.Message { return &criucore.CoreEntry{} }},
+	Mm:        {name: "mm", record: func() proto.Message { return &mm.MmEntry{} }},
+	Pagemap:   {name: "pagemap", sub: func() proto.Message { return &pagemap.PagemapEntry{} }},
+	Fdinfo:    {name: "fdinfo", sub: func() proto.Message { return &fdinfo.FdinfoEntry{} }},
+	Files:     {name: "files", record: func() proto.Message { return &fdinfo.FileEntry{} }},
+	Fs:        {name: "fs", record: func() proto.Message { return &fs.FsEntry{} }},
+	Ids:       {name: "ids", record: func() proto.Message { return &criucore.TaskKobjIdsEntry{} }},
+	Creds:     {name: "creds", record: func() proto.Message { return &creds.CredsEntry{} }},
+	Sigacts:   {name: "sigacts", sub: func() proto.Message { return &criusa.SaEntry{} }},
+}
+
+// Kinds returns every valid kind in numeric (= key) order.
+func Kinds() []Kind {
+	out := make([]Kind, 0, len(kinds)-1)
+	for k := range kinds[1:] {
+		out = append(out, Kind(k+1))
+	}
+	return out
+}
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool { return k != 0 && int(k) < len(kinds) }
+
+// String returns the name used by `crlazy show` ("core", "pagemap", ...),
+// or "kind(N)" for an unknown kind.
+func (k Kind) String() string {
+	if !k.Valid() {
+		return fmt.Sprintf("kind(%d)", uint8(k))
+	}
+	return kinds[k].name
+}
+
+// HasSub reports whether records of k are sub-records (keyed by id and
+// sub) rather than plain records (keyed by id).
+func (k Kind) HasSub() bool { return k.Valid() && kinds[k].sub != nil }
+
+// New returns an empty message of the type stored under k (for a kind with
+// sub-records, the type of one sub-record), or nil for an unknown kind.
+func (k Kind) New() proto.Message {
+	switch {
+	case !k.Valid():
+		return nil
+	case kinds[k].sub != nil:
+		return kinds[k].sub()
+	default:
+		return kinds[k].record()
+	}
+}
+
+// ParseKind returns the kind whose name is s.
+func ParseKind(s string) (Kind, error) {
+	for _, k := range Kinds() {
+		if kinds[k].name == s {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("record kind %q: %w", s, ErrUnknownKind)
+}
