@@ -1,0 +1,167 @@
+package restorer
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	criucore "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-core"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/fdinfo"
+	fsimg "github.com/checkpoint-restore/go-criu/v8/crit/images/fs"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/inventory"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pstree"
+	"github.com/crlazy/crlazy/images"
+	"github.com/crlazy/crlazy/store"
+)
+
+// ErrBadImage is returned for a store whose records are inconsistent.
+var ErrBadImage = errors.New("inconsistent image")
+
+// image is one process as read back from a store (pages excluded).
+type image struct {
+	pid     int
+	pstree  *pstree.PstreeEntry
+	core    *criucore.CoreEntry
+	mm      *mm.MmEntry
+	fs      *fsimg.FsEntry
+	files   map[uint32]*fdinfo.FileEntry
+	fds     []*fdinfo.FdinfoEntry   // sorted by fd
+	pagemap []*pagemap.PagemapEntry // in address order
+	mmID    uint32
+	filesID uint32
+}
+
+func badImage(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadImage, fmt.Sprintf(format, args...))
+}
+
+// load reads every record of the (single) process in r.
+func load(r *store.Reader) (*image, error) {
+	pids, err := r.IDs(images.Pstree)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(pids) == 0:
+		return nil, badImage("no process in the store")
+	case len(pids) > 1:
+		return nil, fmt.Errorf("store holds %d processes: process trees are not supported yet", len(pids))
+	}
+	img := &image{pid: int(pids[0]), pstree: &pstree.PstreeEntry{}, core: &criucore.CoreEntry{},
+		mm: &mm.MmEntry{}, fs: &fsimg.FsEntry{}, files: map[uint32]*fdinfo.FileEntry{}}
+	var inv inventory.InventoryEntry
+	if err := r.Record(images.Inventory, 0, &inv); err != nil {
+		return nil, err
+	}
+	ids := &criucore.TaskKobjIdsEntry{}
+	pid := pids[0]
+	if err := r.Record(images.Pstree, pid, img.pstree); err != nil {
+		return nil, err
+	}
+	if err := r.Record(images.Core, pid, img.core); err != nil {
+		return nil, err
+	}
+	if err := r.Record(images.Ids, pid, ids); err != nil {
+		return nil, err
+	}
+	img.mmID, img.filesID = ids.GetVmId(), ids.GetFilesId()
+	if err := r.Record(images.Mm, img.mmID, img.mm); err != nil {
+		return nil, err
+	}
+	if err := r.Record(images.Fs, ids.GetFsId(), img.fs); err != nil {
+		return nil, err
+	}
+	if err := loadFiles(r, img); err != nil {
+		return nil, err
+	}
+	if err := loadPagemap(r, img); err != nil {
+		return nil, err
+	}
+	return img, img.validate()
+}
+
+func loadFiles(r *store.Reader, img *image) error {
+	ids, err := r.IDs(images.Files)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		f := &fdinfo.FileEntry{}
+		if err := r.Record(images.Files, id, f); err != nil {
+			return err
+		}
+		img.files[id] = f
+	}
+	err = r.SubRecords(images.Fdinfo, img.filesID, func(sub uint64, raw []byte) error {
+		e := &fdinfo.FdinfoEntry{}
+		if err := images.UnmarshalRecord(raw, e); err != nil {
+			return fmt.Errorf("fdinfo %d: %w", sub, err)
+		}
+		img.fds = append(img.fds, e)
+		return nil
+	})
+	sort.Slice(img.fds, func(i, j int) bool { return img.fds[i].GetFd() < img.fds[j].GetFd() })
+	return err
+}
+
+// loadPagemap reads the runs of saved pages.
+func loadPagemap(r *store.Reader, img *image) error {
+	return r.SubRecords(images.Pagemap, img.mmID, func(sub uint64, raw []byte) error {
+		e := &pagemap.PagemapEntry{}
+		if err := images.UnmarshalRecord(raw, e); err != nil {
+			return fmt.Errorf("pagemap %#x: %w", sub, err)
+		}
+		if e.GetVaddr() != sub || e.GetNrPages() == 0 || e.GetNrPages() > maxUserAddr/images.PageSize {
+			return badImage("pagemap entry %#x: vaddr %#x, %d pages", sub, e.GetVaddr(), e.GetNrPages())
+		}
+		img.pagemap = append(img.pagemap, e)
+		return nil
+	})
+}
+
+// validate checks cross-references between records, so that a corrupt or
+// hand-edited store fails here rather than halfway through a restore.
+func (img *image) validate() error {
+	if int(img.pstree.GetPid()) != img.pid {
+		return badImage("pstree record %d holds pid %d", img.pid, img.pstree.GetPid())
+	}
+	if img.core.GetMtype() != criucore.CoreEntry_X86_64 || img.core.GetThreadInfo() == nil {
+		return badImage("core of pid %d is not an x86_64 core", img.pid)
+	}
+	if img.core.GetThreadInfo().GetGpregs() == nil || img.core.GetTc() == nil || img.core.GetThreadCore() == nil {
+		return badImage("core of pid %d lacks registers or task state", img.pid)
+	}
+	if _, ok := img.files[img.mm.GetExeFileId()]; !ok {
+		return badImage("exe file id %d missing", img.mm.GetExeFileId())
+	}
+	for _, id := range []uint32{img.fs.GetCwdId(), img.fs.GetRootId()} {
+		if _, ok := img.files[id]; !ok {
+			return badImage("cwd/root file id %d missing", id)
+		}
+	}
+	for _, fd := range img.fds {
+		if _, ok := img.files[fd.GetId()]; !ok {
+			return badImage("fd %d refers to missing file id %d", fd.GetFd(), fd.GetId())
+		}
+	}
+	return img.validateVMAs()
+}
+
+func (img *image) validateVMAs() error {
+	var prevEnd uint64
+	for _, v := range img.mm.GetVmas() {
+		s, e := v.GetStart(), v.GetEnd()
+		if s >= e || s%images.PageSize != 0 || e%images.PageSize != 0 || s < prevEnd {
+			return badImage("vma %x-%x is malformed or out of order", s, e)
+		}
+		prevEnd = e
+		if v.GetStatus()&(images.VmaFilePrivate|images.VmaFileShared) != 0 {
+			if _, ok := img.files[uint32(v.GetShmid())]; !ok {
+				return badImage("vma %x-%x maps missing file id %d", s, e, v.GetShmid())
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package restorer
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os/exec"
+
+	"github.com/crlazy/crlazy/inject"
+	"github.com/crlazy/crlazy/internal/linux"
+	stubpkg "github.com/crlazy/crlazy/internal/stub"
+)
+
+// ErrPidInUse is returned when the pid to restore is taken.
+var ErrPidInUse = errors.New("pid is in use")
+
+// stub is a running, seized stub process.
+type stub struct {
+	cmd  *exec.Cmd
+	task *inject.Task
+}
+
+// startStub starts the stub and seizes it.
+func startStub(tr *inject.Tracer) (*stub, error) {
+	cmd, err := stubpkg.Start()
+	if err != nil {
+		return nil, err
+	}
+	s := &stub{cmd: cmd}
+	opts := inject.SeizeOptions(linux.PtraceOExitKill | linux.PtraceOTraceFork | linux.PtraceOTraceClone)
+	if s.task, err = tr.Seize(cmd.Process.Pid, opts); err != nil {
+		s.kill()
+		return nil, err
+	}
+	if err := s.task.FindSyscallInsn(); err != nil {
+		s.kill()
+		return nil, err
+	}
+	return s, nil
+}
+
+// kill ends the stub and reaps it. When the stub was seized, the tracer's
+// wait in Kill already reaped it (we are its parent too), so cmd.Wait fails
+// with ECHILD; Release then frees the pidfd os/exec still holds.
+func (s *stub) kill() {
+	if s.task != nil {
+		_ = s.task.Kill()
+	} else {
+		_ = s.cmd.Process.Kill()
+	}
+	if s.cmd.Wait() != nil {
+		_ = s.cmd.Process.Release()
+	}
+}
+
+// cloneWithPid makes the stub fork a child with exactly pid, as a sibling
+// (CLONE_PARENT: its parent is us), traced by tr like the stub.
+func (s *stub) cloneWithPid(pid int) (int, error) {
+	t := s.task
+	if _, err := t.MapScratch(0, inject.ScratchSize, false); err != nil {
+		return 0, err
+	}
+	defer t.ReleaseArgs(t.ArgMark())
+	var tid [4]byte
+	binary.LittleEndian.PutUint32(tid[:], uint32(pid))
+	tidAddr, err := t.PutArg(tid[:])
+	if err != nil {
+		return 0, err
+	}
+	// With CLONE_PARENT clone3 wants exit_signal 0: the child inherits
+	// the stub's, SIGCHLD (Go forks it that way).
+	args := linux.CloneArgs{
+		Flags:      linux.CloneParent,
+		SetTid:     uint64(tidAddr),
+		SetTidSize: 1,
+	}
+	argsAddr, err := t.PutArg(linux.StructBytes(&args))
+	if err != nil {
+		return 0, err
+	}
+	ret, err := t.Syscall("clone3", linux.SysClone3, uint64(argsAddr), uint64(len(linux.StructBytes(&args))))
+	if err != nil {
+		if errors.Is(err, linux.EEXIST) {
+			return 0, fmt.Errorf("pid %d: %w", pid, ErrPidInUse)
+		}
+		return 0, err
+	}
+	if int(ret) != pid {
+		return 0, fmt.Errorf("clone3 gave pid %d, want %d", ret, pid)
+	}
+	return pid, nil
+}

@@ -1,0 +1,208 @@
+package restorer
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"sync/atomic"
+
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/vma"
+	"github.com/crlazy/crlazy/images"
+	"github.com/crlazy/crlazy/internal/linux"
+	"github.com/crlazy/crlazy/store"
+)
+
+// maxAdvice bounds the madvise advice numbers read from vma_entry.madv.
+const maxAdvice = 64
+
+// restorable reports areas we map ourselves (not the kernel's).
+func restorable(v *vma.VmaEntry) bool {
+	s := v.GetStatus()
+	return s&images.VmaAreaRegular != 0 && s&(images.VmaAreaVdso|images.VmaAreaVvar) == 0
+}
+
+func vmaName(v *vma.VmaEntry) string { return fmt.Sprintf("vma %x-%x", v.GetStart(), v.GetEnd()) }
+
+// fileKey identifies an open file used for mappings.
+type fileKey struct {
+	id    uint32
+	flags uint32
+}
+
+// mapVMAs creates every area of the image, writable for now so that
+// pages can be filled in; finishVMAs sets the final protections.
+func (rs *restorer) mapVMAs() error {
+	fds := map[fileKey]int{}
+	defer func() {
+		for _, fd := range fds {
+			_ = rs.task.Close(fd)
+		}
+	}()
+	for _, v := range rs.img.mm.GetVmas() {
+		if !restorable(v) {
+			continue
+		}
+		if err := rs.mapVMA(v, fds); err != nil {
+			return fmt.Errorf("%s: %w", vmaName(v), err)
+		}
+	}
+	return nil
+}
+
+func (rs *restorer) mapVMA(v *vma.VmaEntry, fds map[fileKey]int) error {
+	t := rs.task
+	length := v.GetEnd() - v.GetStart()
+	flags := int(v.GetFlags()) | linux.MapFixed
+	prot := linux.ProtRead | linux.ProtWrite
+	fd := -1
+	status := v.GetStatus()
+	if status&(images.VmaFilePrivate|images.VmaFileShared) != 0 {
+		var err error
+		if fd, err = rs.mapFd(v, fds); err != nil {
+			return err
+		}
+		if status&images.VmaFileShared != 0 {
+			// Shared file pages are the file's: never written by us.
+			prot = int(v.GetProt())
+		}
+	} else {
+		flags |= linux.MapAnonymous
+	}
+	got, err := t.Mmap(linux.Addr(v.GetStart()), length, prot, flags, fd, v.GetPgoff())
+	if err != nil {
+		return err
+	}
+	if uint64(got) != v.GetStart() {
+		return fmt.Errorf("mapped at %v instead", got)
+	}
+	for adv := 0; adv < maxAdvice; adv++ {
+		if v.GetMadv()&(1<<adv) != 0 {
+			if err := t.Madvise(got, length, adv); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// mapFd returns a descriptor in the task for the file of a file mapping.
+func (rs *restorer) mapFd(v *vma.VmaEntry, fds map[fileKey]int) (int, error) {
+	k := fileKey{uint32(v.GetShmid()), v.GetFdflags()}
+	if fd, ok := fds[k]; ok {
+		return fd, nil
+	}
+	name := rs.img.files[k.id].GetReg().GetName()
+	fd, err := rs.task.Open(name, int(k.flags)|linux.OCloexec, 0)
+	if err != nil {
+		return -1, err
+	}
+	fds[k] = fd
+	return fd, nil
+}
+
+// fillPages writes every stored chunk into the task, from fillWorkers
+// goroutines over address ranges of about equal data (reading a chunk
+// checks its checksum; writing it faults in fresh pages: both spread over
+// the CPUs), then the zero runs that fall in private file mappings
+// (elsewhere memory starts zeroed).
+func (rs *restorer) fillPages(r *store.Reader) error {
+	ranges := splitData(rs.img.pagemap, min(runtime.GOMAXPROCS(0), maxFillWorkers))
+	var g errgroup
+	var pages atomic.Uint64
+	for _, rg := range ranges {
+		g.Go(func() error {
+			return r.ChunksIn(rs.img.mmID, rg[0], rg[1], func(addr uint64, data []byte) error {
+				if addr < rg[0] {
+					return nil // the previous range's chunk
+				}
+				if err := writeChunk(rs.task.TID, addr, data); err != nil {
+					return err
+				}
+				pages.Add(uint64(len(data)) / linux.PageSize)
+				return nil
+			})
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	rs.stats.PagesData += pages.Load()
+	return rs.fillZeroes()
+}
+
+// maxFillWorkers bounds the goroutines filling memory.
+const maxFillWorkers = 4
+
+func writeChunk(pid int, addr uint64, data []byte) error {
+	n, err := linux.ProcessVMWritev(pid, data, []linux.RemoteRange{{Addr: linux.Addr(addr), Len: uint64(len(data))}})
+	if err == nil && n != len(data) {
+		err = fmt.Errorf("short write %d of %d bytes", n, len(data))
+	}
+	if err != nil {
+		return fmt.Errorf("pages %x-%x: %w", addr, addr+uint64(len(data)), err)
+	}
+	return nil
+}
+
+// splitData cuts the address space into at most n ranges [start, end)
+// holding about the same number of data pages, cut at run boundaries.
+func splitData(pm []*pagemap.PagemapEntry, n int) [][2]uint64 {
+	var total uint64
+	for _, e := range pm {
+		if e.GetFlags()&images.PagemapZero == 0 {
+			total += e.GetNrPages()
+		}
+	}
+	var out [][2]uint64
+	start, acc := uint64(0), uint64(0)
+	for _, e := range pm {
+		if e.GetFlags()&images.PagemapZero != 0 {
+			continue
+		}
+		acc += e.GetNrPages()
+		if len(out) < n-1 && acc*uint64(n) >= total*uint64(len(out)+1) {
+			end := e.GetVaddr() + e.GetNrPages()*linux.PageSize
+			out = append(out, [2]uint64{start, end})
+			start = end
+		}
+	}
+	return append(out, [2]uint64{start, maxUserAddr})
+}
+
+func (rs *restorer) fillZeroes() error {
+	vmas := rs.img.mm.GetVmas()
+	zero := make([]byte, linux.PageSize)
+	for _, z := range rs.img.pagemap {
+		if z.GetFlags()&images.PagemapZero == 0 {
+			continue
+		}
+		i := sort.Search(len(vmas), func(i int) bool { return vmas[i].GetEnd() > z.GetVaddr() })
+		if i == len(vmas) || vmas[i].GetStatus()&images.VmaFilePrivate == 0 {
+			continue
+		}
+		for p := uint64(0); p < z.GetNrPages(); p++ {
+			addr := linux.Addr(z.GetVaddr() + p*linux.PageSize)
+			if err := rs.task.WriteMem(addr, zero); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// finishVMAs gives every area its final protection.
+func (rs *restorer) finishVMAs() error {
+	for _, v := range rs.img.mm.GetVmas() {
+		if !restorable(v) || v.GetStatus()&images.VmaFileShared != 0 {
+			continue
+		}
+		if v.GetProt() == linux.ProtRead|linux.ProtWrite {
+			continue
+		}
+		if err := rs.task.Mprotect(linux.Addr(v.GetStart()), v.GetEnd()-v.GetStart(), int(v.GetProt())); err != nil {
+			return fmt.Errorf("%s: %w", vmaName(v), err)
+		}
+	}
+	return nil
+}
