@@ -1,0 +1,341 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/crlazy/crlazy/internal/testutil"
+)
+
+func TestMain(m *testing.M) { os.Exit(testutil.Main(m)) }
+
+const (
+	lineTimeout = 20 * time.Second
+	runTimeout  = 2 * time.Minute
+)
+
+// crlazy runs the crlazy binary and returns its combined output and exit
+// status.
+func crlazy(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(testutil.BuildCrlazy(t), args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if _, ok := err.(*exec.ExitError); err != nil && !ok {
+			t.Fatalf("crlazy %s: %v", strings.Join(args, " "), err)
+		}
+	case <-time.After(runTimeout):
+		_ = cmd.Process.Kill()
+		t.Fatalf("crlazy %s did not finish in %v; output:\n%s", strings.Join(args, " "), runTimeout, out.String())
+	}
+	return out.String(), cmd.ProcessState.ExitCode()
+}
+
+// mustCrlazy runs crlazy and fails the test unless it exits 0.
+func mustCrlazy(t *testing.T, args ...string) string {
+	t.Helper()
+	out, code := crlazy(t, args...)
+	if code != 0 {
+		t.Fatalf("crlazy %s: exit %d\n%s", strings.Join(args, " "), code, out)
+	}
+	return out
+}
+
+// dump checkpoints v into a new images dir, which it returns; the victim
+// is killed by the dump and reaped here.
+func dump(t *testing.T, v *testutil.Victim, extra ...string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "img")
+	args := append([]string{"dump", "-t", strconv.Itoa(v.Pid), "-D", dir, "-v", "4", "-o", dir + ".dump.log"}, extra...)
+	if out, code := crlazy(t, args...); code != 0 {
+		log, _ := os.ReadFile(dir + ".dump.log")
+		t.Fatalf("dump: exit %d\n%s\nlog:\n%s", code, out, log)
+	}
+	return dir
+}
+
+// restore restores the images in dir detached and returns the pid.
+func restore(t *testing.T, dir string) int {
+	t.Helper()
+	pidfile := filepath.Join(t.TempDir(), "pid")
+	out, code := crlazy(t, "restore", "-D", dir, "-d", "--pidfile", pidfile, "-v", "4", "-o", dir+".restore.log")
+	if code != 0 {
+		log, _ := os.ReadFile(dir + ".restore.log")
+		t.Fatalf("restore: exit %d\n%s\nlog:\n%s", code, out, log)
+	}
+	b, err := os.ReadFile(pidfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Adopt(t, pid)
+	return pid
+}
+
+// checkpoint dumps v, reaps it, restores it and checks the pid came back.
+func checkpoint(t *testing.T, v *testutil.Victim) string {
+	t.Helper()
+	dir := dump(t, v)
+	v.Reap(t)
+	if pid := restore(t, dir); pid != v.Pid {
+		t.Fatalf("restored pid %d, dumped %d", pid, v.Pid)
+	}
+	return dir
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+var tickRe = regexp.MustCompile(`^tick (\d+) ([0-9a-f]{16}) (\d+)$`)
+
+// TestMemcount is the foundation's check (a): 256 MiB of patterned memory
+// whose checksum the victim verifies continuously; after restore the
+// counter goes on from where it was and a full verification passes.
+func TestMemcount(t *testing.T) {
+	testutil.RequirePriv(t)
+	mib := "256"
+	if testing.Short() {
+		mib = "32"
+	}
+	bin := testutil.BuildVictim(t, "memcount")
+	v := testutil.StartVictim(t, bin, mib)
+	v.WaitLine(t, regexp.MustCompile(`^ready `), lineTimeout)
+	before := v.WaitLine(t, tickRe, lineTimeout)
+	checkpoint(t, v)
+	after := v.WaitLine(t, tickRe, lineTimeout)
+	if atoi(t, after[1]) <= atoi(t, before[1]) {
+		t.Fatalf("counter went from %s to %s", before[1], after[1])
+	}
+	want := mustExpect(t, bin, after[1], mib)
+	if after[2] != want {
+		t.Errorf("checksum at counter %s = %s, want %s", after[1], after[2], want)
+	}
+	if err := syscall.Kill(v.Pid, syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	v.WaitLine(t, regexp.MustCompile(`^full \d+ [0-9a-f]{16} \d+$`), lineTimeout)
+}
+
+// mustExpect asks memcount for the checksum it has at counter.
+func mustExpect(t *testing.T, bin, counter, mib string) string {
+	t.Helper()
+	out, err := exec.Command(bin, "--expect", counter, mib).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(out))
+	if len(f) != 3 || f[0] != "expect" {
+		t.Fatalf("memcount --expect said %q", out)
+	}
+	return f[2]
+}
+
+// TestFPU is check (b): vector, mask, x87 and MXCSR state survive.
+func TestFPU(t *testing.T) {
+	testutil.RequirePriv(t)
+	v := testutil.StartVictim(t, testutil.BuildVictim(t, "fpu"))
+	m := v.WaitLine(t, regexp.MustCompile(`^(ready (avx2|avx512) \d+|SKIP .*)$`), lineTimeout)
+	if strings.HasPrefix(m[1], "SKIP") {
+		testutil.RequireFeature(t, "AVX2", errNoAVX)
+	}
+	tick := regexp.MustCompile(`^tick (\d+) ok$`)
+	before := v.WaitLine(t, tick, lineTimeout)
+	checkpoint(t, v)
+	for range 3 {
+		after := v.WaitLine(t, tick, lineTimeout)
+		if atoi(t, after[1]) <= atoi(t, before[1]) {
+			t.Fatalf("round counter went from %s to %s", before[1], after[1])
+		}
+	}
+}
+
+var errNoAVX = &testFeatureError{"the CPU has no AVX2"}
+
+type testFeatureError struct{ s string }
+
+func (e *testFeatureError) Error() string { return e.s }
+
+// TestFiles is check (c): a file written through an offset shared by two
+// descriptors, an O_APPEND log, a directory and devices.
+func TestFiles(t *testing.T) {
+	testutil.RequirePriv(t)
+	work := t.TempDir()
+	v := testutil.StartVictim(t, testutil.BuildVictim(t, "files"), work)
+	v.WaitLine(t, regexp.MustCompile(`^ready `), lineTimeout)
+	tick := regexp.MustCompile(`^tick (\d+) (\d+)$`)
+	before := v.WaitLine(t, tick, lineTimeout)
+	checkpoint(t, v)
+	var after []string
+	for range 5 {
+		after = v.WaitLine(t, tick, lineTimeout)
+	}
+	if atoi(t, after[1]) <= atoi(t, before[1]) {
+		t.Fatalf("counter went from %s to %s", before[1], after[1])
+	}
+	// The log must hold every counter exactly once, in order, across the
+	// checkpoint: nothing lost, nothing written twice.
+	logData, err := os.ReadFile(filepath.Join(work, "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(string(logData), "\n"), "\n") {
+		if want := "log " + strconv.Itoa(i+1); line != want && i < atoi(t, after[1])-1 {
+			t.Fatalf("log line %d is %q, want %q", i+1, line, want)
+		}
+	}
+}
+
+// TestSignals is check (d): a handler on an alternate stack, a blocked
+// signal that stays pending across the checkpoint, an ignored signal.
+func TestSignals(t *testing.T) {
+	testutil.RequirePriv(t)
+	v := testutil.StartVictim(t, testutil.BuildVictim(t, "sigs"))
+	v.WaitLine(t, regexp.MustCompile(`^ready `), lineTimeout)
+	v.WaitLine(t, regexp.MustCompile(`^tick \d+$`), lineTimeout)
+	// SIGUSR2 is blocked: it stays pending and must still be after restore.
+	if err := syscall.Kill(v.Pid, syscall.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	checkpoint(t, v)
+	v.WaitLine(t, regexp.MustCompile(`^tick \d+$`), lineTimeout)
+	if err := syscall.Kill(v.Pid, syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	m := v.WaitLine(t, regexp.MustCompile(`^handled (.*)$`), lineTimeout)
+	for _, want := range []string{"onstack=1", "usr2blocked=1", "sigint-ignored=1", "handlermask=1", "usr2pending=1"} {
+		if !strings.Contains(m[1], want) {
+			t.Errorf("after restore the handler reported %q, want %s", m[1], want)
+		}
+	}
+}
+
+// TestPython restores a real interpreter.
+func TestPython(t *testing.T) {
+	testutil.RequirePriv(t)
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is installed by scripts/setup.sh: %v", err)
+	}
+	script := filepath.Join(t.TempDir(), "count.py")
+	src := `import hashlib, time
+data = bytearray(range(256)) * (16 << 12)
+want = hashlib.sha256(data).hexdigest()
+n = 0
+while True:
+    n += 1
+    ok = hashlib.sha256(data).hexdigest() == want
+    print("tick", n, "ok" if ok else "FAIL", flush=True)
+    time.sleep(0.05)
+`
+	if err := os.WriteFile(script, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v := testutil.StartVictim(t, py, script)
+	tick := regexp.MustCompile(`^tick (\d+) ok$`)
+	before := v.WaitLine(t, tick, lineTimeout)
+	checkpoint(t, v)
+	after := v.WaitLine(t, tick, lineTimeout)
+	if atoi(t, after[1]) <= atoi(t, before[1]) {
+		t.Fatalf("counter went from %s to %s", before[1], after[1])
+	}
+}
+
+// TestLeaveRunning dumps with --leave-running: the victim goes on, not
+// stopped or traced, and the store restores once the original is gone.
+func TestLeaveRunning(t *testing.T) {
+	testutil.RequirePriv(t)
+	v := testutil.StartVictim(t, testutil.BuildVictim(t, "memcount"), "16")
+	v.WaitLine(t, regexp.MustCompile(`^ready `), lineTimeout)
+	before := v.WaitLine(t, tickRe, lineTimeout)
+	dir := dump(t, v, "--leave-running")
+	testutil.CheckRunning(t, v.Pid)
+	after := v.WaitLine(t, tickRe, lineTimeout)
+	if atoi(t, after[1]) <= atoi(t, before[1]) {
+		t.Fatalf("counter went from %s to %s after a --leave-running dump", before[1], after[1])
+	}
+	// While the original runs its pid is taken: restore must refuse and
+	// leave it alone.
+	out, code := crlazy(t, "restore", "-D", dir, "-d")
+	if code == 0 || !strings.Contains(out, "in use") {
+		t.Fatalf("restore over a running pid: exit %d, output %q", code, out)
+	}
+	testutil.CheckRunning(t, v.Pid)
+	syscall.Kill(v.Pid, syscall.SIGKILL)
+	v.Reap(t)
+	restore(t, dir)
+	v.WaitLine(t, tickRe, lineTimeout)
+}
+
+// TestRestoreWaits checks that restore without -d waits for the restored
+// process and returns its exit status.
+func TestRestoreWaits(t *testing.T) {
+	testutil.RequirePriv(t)
+	v := testutil.StartVictim(t, testutil.BuildVictim(t, "memcount"), "8")
+	v.WaitLine(t, regexp.MustCompile(`^ready `), lineTimeout)
+	dir := dump(t, v)
+	v.Reap(t)
+	cmd := exec.Command(testutil.BuildCrlazy(t), "restore", "-D", dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	v.WaitLine(t, tickRe, lineTimeout)
+	select {
+	case err := <-done:
+		t.Fatalf("restore returned while the restored process runs: %v", err)
+	default:
+	}
+	if err := syscall.Kill(v.Pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(runTimeout):
+		t.Fatal("restore did not return after the restored process died")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("restore exit status %d, want %d (killed by SIGTERM)", code, 128+int(syscall.SIGTERM))
+	}
+	testutil.WaitGone(t, v.Pid, lineTimeout)
+}
+
+// TestCheck runs `crlazy check` on this machine, where dump and restore
+// must work.
+func TestCheck(t *testing.T) {
+	testutil.RequirePriv(t)
+	out := mustCrlazy(t, "check")
+	for _, want := range []string{"dump: works here", "restore: works here", "clone3 set_tid"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+	js := mustCrlazy(t, "check", "--json")
+	if !strings.HasPrefix(strings.TrimSpace(js), "{") {
+		t.Errorf("check --json printed %q", js)
+	}
+}
