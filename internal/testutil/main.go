@@ -3,27 +3,16 @@ package testutil
 import (
 	"fmt"
 	"os"
-	"syscall"
 	"testing"
-)
 
-// prSetChildSubreaper is PR_SET_CHILD_SUBREAPER from include/uapi/linux/prctl.h.
-const prSetChildSubreaper = 36
+	"github.com/crlazy/crlazy/internal/linux"
+)
 
 // BecomeSubreaper makes the calling process a child subreaper: orphaned
 // descendants (a restored process whose restorer exited) are reparented to
 // it instead of PID 1, so that Adopt can reap them at once. The attribute
 // belongs to the whole process and lasts until it exits.
-//
-// It uses the syscall package directly: testutil may not import
-// golang.org/x/sys/unix (only internal/linux may).
-func BecomeSubreaper() error {
-	_, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0)
-	if errno != 0 {
-		return os.NewSyscallError("prctl PR_SET_CHILD_SUBREAPER", errno)
-	}
-	return nil
-}
+func BecomeSubreaper() error { return linux.SetChildSubreaper() }
 
 // Main runs the tests of a package that uses this one, from its TestMain:
 //

@@ -1,25 +1,17 @@
 package testutil
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/crlazy/crlazy/internal/proc"
 )
 
 // pollInterval is how often the waits in this package look at their condition.
 const pollInterval = 10 * time.Millisecond
-
-// statFields is how many fields after "(comm)" readStat needs: up to starttime.
-const statFields = 20
-
-var errShortStat = errors.New("short /proc stat line")
 
 // procStat holds the fields of /proc/PID/stat that the tests look at.
 type procStat struct {
@@ -31,43 +23,20 @@ type procStat struct {
 // readStat reads /proc/PID/stat. A process that is gone gives an error
 // matching fs.ErrNotExist.
 func readStat(pid int) (procStat, error) {
-	b, err := os.ReadFile(procPath(pid, "stat"))
-	if errors.Is(err, syscall.ESRCH) {
-		return procStat{}, fmt.Errorf("read stat of %d: %w", pid, fs.ErrNotExist)
-	}
+	st, err := proc.ReadStat(pid)
 	if err != nil {
-		return procStat{}, fmt.Errorf("read stat of %d: %w", pid, err)
+		return procStat{}, err
 	}
-	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(fields) < statFields || len(fields[0]) != 1 {
-		return procStat{}, fmt.Errorf("parse stat of %d: %w", pid, errShortStat)
-	}
-	ppid, err := strconv.Atoi(fields[1])
-	if err != nil {
-		return procStat{}, fmt.Errorf("parse stat of %d: ppid: %w", pid, err)
-	}
-	start, err := strconv.ParseUint(fields[19], 10, 64)
-	if err != nil {
-		return procStat{}, fmt.Errorf("parse stat of %d: starttime: %w", pid, err)
-	}
-	return procStat{state: fields[0][0], ppid: ppid, start: start}, nil
+	return procStat{state: st.State, ppid: st.PPid, start: st.StartTime}, nil
 }
 
 // tracerPid returns the TracerPid of /proc/PID/status, or 0.
 func tracerPid(pid int) int {
-	f, err := os.Open(procPath(pid, "status"))
+	st, err := proc.ReadStatus(pid)
 	if err != nil {
 		return 0
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "TracerPid:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(v))
-			return n
-		}
-	}
-	return 0
+	return st.TracerPid
 }
 
 // dead reports whether pid is gone or only a zombie waiting to be reaped.
