@@ -107,3 +107,24 @@ const (
 	CloneSighand = unix.CLONE_SIGHAND
 	CloneThread  = unix.CLONE_THREAD
 )
+
+// CapUserHeader and CapUserData mirror struct __user_cap_header_struct and
+// __user_cap_data_struct (include/uapi/linux/capability.h); capset takes a
+// header and two data structs (version 3: 64 capability bits).
+type CapUserHeader struct {
+	Version uint32
+	Pid     int32
+}
+
+// CapUserData is one 32-bit half of the three capability sets.
+type CapUserData struct {
+	Effective   uint32
+	Permitted   uint32
+	Inheritable uint32
+}
+
+// CapVersion3 is _LINUX_CAPABILITY_VERSION_3.
+const CapVersion3 = 0x20080522
+
+// SecbitKeepCaps is SECBIT_KEEP_CAPS (include/uapi/linux/securebits.h).
+const SecbitKeepCaps = 1 << 4

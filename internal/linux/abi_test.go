@@ -22,6 +22,8 @@ func TestABISizes(t *testing.T) {
 		{"ptrace_peeksiginfo_args", unsafe.Sizeof(peekSiginfoArgs{}), 16},
 		{"siginfo_t", unsafe.Sizeof(Siginfo{}), 128},
 		{"user_regs_struct", unsafe.Sizeof(Regs{}), 216},
+		{"__user_cap_header_struct", unsafe.Sizeof(CapUserHeader{}), 8},
+		{"__user_cap_data_struct", unsafe.Sizeof(CapUserData{}), 12},
 	} {
 		if c.got != c.want {
 			t.Errorf("sizeof(%s) = %d, want %d", c.name, c.got, c.want)

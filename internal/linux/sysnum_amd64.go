@@ -131,5 +131,9 @@ const (
 	PrGetSecurebits     = unix.PR_GET_SECUREBITS
 	PrSetSecurebits     = unix.PR_SET_SECUREBITS
 	PrSetKeepcaps       = unix.PR_SET_KEEPCAPS
+	PrCapbsetDrop       = unix.PR_CAPBSET_DROP
+	PrCapAmbient        = unix.PR_CAP_AMBIENT
+	PrCapAmbientRaise   = unix.PR_CAP_AMBIENT_RAISE
+	PrCapAmbientClear   = unix.PR_CAP_AMBIENT_CLEAR_ALL
 	ArchMapVdso64       = 0x2003 // ARCH_MAP_VDSO_64, arch/x86/include/uapi/asm/prctl.h
 )

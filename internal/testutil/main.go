@@ -3,16 +3,28 @@ package testutil
 import (
 	"fmt"
 	"os"
+	"syscall"
 	"testing"
-
-	"github.com/crlazy/crlazy/internal/linux"
 )
+
+// prSetChildSubreaper is PR_SET_CHILD_SUBREAPER from include/uapi/linux/prctl.h.
+const prSetChildSubreaper = 36
 
 // BecomeSubreaper makes the calling process a child subreaper: orphaned
 // descendants (a restored process whose restorer exited) are reparented to
 // it instead of PID 1, so that Adopt can reap them at once. The attribute
 // belongs to the whole process and lasts until it exits.
-func BecomeSubreaper() error { return linux.SetChildSubreaper() }
+//
+// It uses the syscall package directly: testutil may not import
+// golang.org/x/sys/unix (only internal/linux may), and importing
+// internal/linux would make a cycle with that package's own tests.
+func BecomeSubreaper() error {
+	_, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0)
+	if errno != 0 {
+		return os.NewSyscallError("prctl PR_SET_CHILD_SUBREAPER", errno)
+	}
+	return nil
+}
 
 // Main runs the tests of a package that uses this one, from its TestMain:
 //
