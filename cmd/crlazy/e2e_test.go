@@ -339,3 +339,43 @@ func TestCheck(t *testing.T) {
 		t.Errorf("check --json printed %q", js)
 	}
 }
+
+// credLines are the /proc/PID/status lines that hold credentials.
+var credLines = regexp.MustCompile(`(?m)^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):.*$`)
+
+func creds(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(credLines.FindAllString(string(b), -1), "\n")
+}
+
+// TestCredentials runs the victim as nobody with a reduced bounding set,
+// an inheritable and an ambient capability and no_new_privs, and checks
+// that all of it comes back.
+func TestCredentials(t *testing.T) {
+	testutil.RequirePriv(t)
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Fatalf("setpriv (util-linux) is part of Debian's base system: %v", err)
+	}
+	bin := testutil.BuildVictim(t, "memcount")
+	if err := os.Chmod(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	v := testutil.StartVictim(t, setpriv, "--reuid=65534", "--regid=65534", "--groups=65534,100",
+		"--inh-caps=-all,+net_bind_service", "--ambient-caps=-all,+net_bind_service",
+		"--bounding-set=-all,+net_bind_service,+chown", "--no-new-privs", bin, "4")
+	v.WaitLine(t, regexp.MustCompile(`^ready `), lineTimeout)
+	before := creds(t, v.Pid)
+	if !strings.Contains(before, "Uid:\t65534") {
+		t.Fatalf("the victim does not run as nobody:\n%s", before)
+	}
+	checkpoint(t, v)
+	v.WaitLine(t, tickRe, lineTimeout)
+	if after := creds(t, v.Pid); after != before {
+		t.Errorf("credentials changed across the checkpoint:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
