@@ -310,3 +310,54 @@ func TestAfterCommit(t *testing.T) {
 		t.Errorf("AfterCommit after Commit: %v, want ErrClosed", err)
 	}
 }
+
+func TestSubRecordFloor(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "s")
+	w, err := Create(dir, testHeader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []uint64{0x1000, 0x5000, 0x9000} {
+		e := &pagemap.PagemapEntry{Vaddr: proto.Uint64(a), CompatNrPages: proto.Uint32(1), NrPages: proto.Uint64(1)}
+		if err := w.PutSubRecord(images.Pagemap, 7, a, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, c := range []struct {
+		addr, want uint64
+		found      bool
+	}{
+		{0x0fff, 0, false}, {0x1000, 0x1000, true}, {0x4fff, 0x1000, true},
+		{0x5000, 0x5000, true}, {0xffffff, 0x9000, true},
+	} {
+		var e pagemap.PagemapEntry
+		at, found, err := r.SubRecordFloor(images.Pagemap, 7, c.addr, &e)
+		if err != nil || found != c.found || at != c.want || (found && e.GetVaddr() != c.want) {
+			t.Errorf("floor(%#x) = %#x, %v, %v (entry %#x); want %#x, %v", c.addr, at, found, err, e.GetVaddr(), c.want, c.found)
+		}
+	}
+	// Another id's records are not seen.
+	if _, found, err := r.SubRecordFloor(images.Pagemap, 6, 0xffffff, &pagemap.PagemapEntry{}); found || err != nil {
+		t.Errorf("floor in an empty id: %v, %v", found, err)
+	}
+}
+
+func TestDeferredVerify(t *testing.T) {
+	dir, _ := newStore(t)
+	r, err := Open(dir, WithDeferredVerify())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Verify(); err != nil {
+		t.Fatal(err)
+	}
+}

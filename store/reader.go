@@ -64,7 +64,7 @@ func open(dir string, c config) (*Reader, error) {
 
 	}
 	r := &Reader{dir: dir, db: db}
-	if err := r.load(); err != nil {
+	if err := r.load(c); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
 	return r, nil
@@ -119,7 +119,7 @@ func writerError(dir string) error {
 }
 
 // load reads and checks the header and the key census.
-func (r *Reader) load() error {
+func (r *Reader) load(c config) error {
 	h := &crlazypb.Header{}
 	err := r.db.View(func(txn *badger.Txn) error {
 		return getRecord(txn, images.Key{Type: images.KeyHeader}, h)
@@ -137,7 +137,25 @@ func (r *Reader) load() error {
 		return err
 	}
 	r.hdr = h
+	if c.deferVerify {
+		return nil
+	}
 	return r.verify()
+}
+
+// Verify scans every key and checks the store holds exactly the keys its
+// header lists (Open does this unless WithDeferredVerify was given).
+func (r *Reader) Verify() (err error) {
+	defer r.guard(&err, "verify")()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.db == nil {
+		return ErrClosed
+	}
+	if err := r.verify(); err != nil {
+		return fmt.Errorf("verify store %s: %w", r.dir, err)
+	}
+	return nil
 }
 
 // Header returns a copy of the store's header.

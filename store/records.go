@@ -135,3 +135,32 @@ func visitKey(item *badger.Item, fn func(key images.Key, raw []byte) error) erro
 		return callUser(func() error { return fn(key, v) })
 	})
 }
+
+// SubRecordFloor reads into m the sub-record of (k, id) with the largest
+// sub not above sub, and returns that sub; found is false if there is none.
+// A lazy restore uses it to find the pagemap run that holds an address.
+func (r *Reader) SubRecordFloor(k images.Kind, id uint32, sub uint64, m proto.Message) (at uint64, found bool, err error) {
+	defer r.guard(&err, "read sub-record")()
+	want := images.Key{Type: images.KeySubRecord, Kind: k, ID: id, Sub: sub}
+	if err := checkRecordKey(want); err != nil {
+		return 0, false, fmt.Errorf("read %s: %w", want, err)
+	}
+	err = r.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: images.RecordKey(k, id)})
+		defer it.Close()
+		it.Seek(want.Bytes())
+		if !it.Valid() {
+			return nil
+		}
+		key, err := images.ParseKey(it.Item().Key())
+		if err != nil {
+			return corrupt(err, "read %s", want)
+		}
+		at, found = key.Sub, true
+		return getRecord(txn, key, m)
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("read %s floor: %w", want, err)
+	}
+	return at, found, nil
+}
