@@ -76,9 +76,6 @@ func load(r *store.Reader) (*image, error) {
 	if err := loadFiles(r, img); err != nil {
 		return nil, err
 	}
-	if err := loadPagemap(r, img); err != nil {
-		return nil, err
-	}
 	return img, img.validate()
 }
 
@@ -106,19 +103,43 @@ func loadFiles(r *store.Reader, img *image) error {
 	return err
 }
 
-// loadPagemap reads the runs of saved pages.
-func loadPagemap(r *store.Reader, img *image) error {
-	return r.SubRecords(images.Pagemap, img.mmID, func(sub uint64, raw []byte) error {
-		e := &pagemap.PagemapEntry{}
-		if err := images.UnmarshalRecord(raw, e); err != nil {
-			return fmt.Errorf("pagemap %#x: %w", sub, err)
-		}
+// loadPagemap reads the runs of saved pages that overlap ranges (sorted,
+// not overlapping), in address order.
+func loadPagemap(r *store.Reader, mm uint32, ranges [][2]uint64) ([]*pagemap.PagemapEntry, error) {
+	var out []*pagemap.PagemapEntry
+	add := func(sub uint64, e *pagemap.PagemapEntry) error {
 		if e.GetVaddr() != sub || e.GetNrPages() == 0 || e.GetNrPages() > maxUserAddr/images.PageSize {
 			return badImage("pagemap entry %#x: vaddr %#x, %d pages", sub, e.GetVaddr(), e.GetNrPages())
 		}
-		img.pagemap = append(img.pagemap, e)
+		if n := len(out); n == 0 || out[n-1].GetVaddr() < sub {
+			out = append(out, e)
+		}
 		return nil
-	})
+	}
+	for _, rg := range ranges {
+		// A run that starts before the range may reach into it.
+		var first pagemap.PagemapEntry
+		at, found, err := r.SubRecordFloor(images.Pagemap, mm, rg[0], &first)
+		if err != nil {
+			return nil, err
+		}
+		if found && at+first.GetNrPages()*images.PageSize > rg[0] {
+			if err := add(at, &first); err != nil {
+				return nil, err
+			}
+		}
+		err = r.SubRecordsIn(images.Pagemap, mm, rg[0], rg[1], func(sub uint64, raw []byte) error {
+			e := &pagemap.PagemapEntry{}
+			if err := images.UnmarshalRecord(raw, e); err != nil {
+				return fmt.Errorf("pagemap %#x: %w", sub, err)
+			}
+			return add(sub, e)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // validate checks cross-references between records, so that a corrupt or

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/crlazy/crlazy/images/crlazypb"
 	"github.com/crlazy/crlazy/inject"
@@ -15,6 +16,7 @@ import (
 	"github.com/crlazy/crlazy/internal/proc"
 	"github.com/crlazy/crlazy/internal/xsave"
 	"github.com/crlazy/crlazy/store"
+	"github.com/crlazy/crlazy/uffd"
 )
 
 // ErrIncompatibleHost is returned when the image needs something this
@@ -29,6 +31,13 @@ type Options struct {
 	PidFile string
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
+	// LazyPages leaves private anonymous memory out of the restore: the
+	// process runs at once and a userfaultfd handler brings its pages in
+	// on demand and in the background (see package uffd).
+	LazyPages bool
+	// RecordWorkingSet: whether a lazy restore records which pages the
+	// process faults first, for the next lazy restore of the store.
+	RecordWorkingSet RecordMode
 }
 
 // Stats summarise a restore.
@@ -40,12 +49,61 @@ type Stats struct {
 type Process struct {
 	PID   int
 	Stats Stats
+	lazy  *lazyState
+}
+
+// WaitPages waits, after a lazy restore, until every page is in (or the
+// process is gone, or was killed because a page could not be served: the
+// error says why), then releases the store. It returns at once after an
+// eager restore.
+func (p *Process) WaitPages() error {
+	if p.lazy == nil {
+		return nil
+	}
+	return p.lazy.wait()
+}
+
+// LazyStats returns the lazy handler's counters (zero after an eager
+// restore).
+func (p *Process) LazyStats() uffd.Stats {
+	if p.lazy == nil {
+		return uffd.Stats{}
+	}
+	return p.lazy.h.Stats()
+}
+
+// StopPages makes a lazy handler give up at once (the process must be
+// dead or about to be killed: its faults are no longer answered).
+func (p *Process) StopPages() {
+	if p.lazy != nil {
+		p.lazy.close()
+	}
 }
 
 // Wait waits for the restored process to end and returns its wait
 // status.
+//
+// It waits on a pidfd for the exit and only then reaps: a wait4 in
+// progress would take the ptrace stops of a lazy restore that seizes the
+// process again (to remove its guard descriptor) from the tracer.
 func (p *Process) Wait() (linux.WaitStatus, error) {
-	_, ws, err := linux.Wait4(p.PID, 0)
+	pidfd, err := linux.PidfdOpen(p.PID)
+	if err != nil {
+		return 0, err
+	}
+	defer pidfd.Close()
+	fd, err := linux.RawFd(pidfd)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := linux.PollReadable([]int{fd}, -1); err != nil {
+		return 0, err
+	}
+	if p.lazy != nil {
+		p.lazy.mu.Lock()
+		defer p.lazy.mu.Unlock()
+	}
+	_, ws, err := linux.Wait4(p.PID, linux.WALL)
 	return ws, err
 }
 
@@ -65,6 +123,9 @@ type restorer struct {
 	task  *inject.Task
 	log   *slog.Logger
 	stats Stats
+	lazy  bool
+	uffd  *os.File // our copy of the task's userfaultfd (lazy)
+	guard int      // the task's own copy, at this descriptor
 }
 
 func restore(opts Options) (*Process, error) {
@@ -72,11 +133,60 @@ func restore(opts Options) (*Process, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	r, err := store.Open(opts.ImagesDir)
+	start := time.Now()
+	var sopts []store.Option
+	if opts.LazyPages {
+		sopts = append(sopts, store.WithDeferredVerify())
+	}
+	r, err := store.Open(opts.ImagesDir, sopts...)
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
+	tr := inject.NewTracer()
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			tr.Close()
+			r.Close()
+		}
+	}()
+	rs, err := prepare(r, log, opts.LazyPages)
+	if err != nil {
+		return nil, err
+	}
+	if err := rs.create(tr); err != nil {
+		return nil, err
+	}
+	if err := rs.build(r); err != nil {
+		rs.abandon()
+		return nil, fmt.Errorf("pid %d: %w", rs.img.pid, err)
+	}
+	if opts.PidFile != "" {
+		if err := writePidFile(opts.PidFile, rs.img.pid); err != nil {
+			rs.abandon()
+			return nil, err
+		}
+	}
+	if err := rs.task.Detach(); err != nil {
+		return nil, err
+	}
+	rs.log.Info("restored process runs", "after", time.Since(start))
+	p := &Process{PID: rs.img.pid, Stats: rs.stats}
+	if !rs.lazy {
+		return p, nil
+	}
+	if p.lazy, err = rs.startLazy(opts, r, tr); err != nil {
+		_ = linux.Kill(rs.img.pid, linux.SIGKILL)
+		_, _, _ = linux.Wait4(rs.img.pid, 0)
+		return nil, err
+	}
+	handedOver = true
+	return p, nil
+}
+
+// prepare loads the image and checks it against this host before
+// anything is created.
+func prepare(r *store.Reader, log *slog.Logger, lazy bool) (*restorer, error) {
 	img, err := load(r)
 	if err != nil {
 		return nil, err
@@ -90,29 +200,16 @@ func restore(opts Options) (*Process, error) {
 	if err := checkFiles(img); err != nil {
 		return nil, err
 	}
-	tr := inject.NewTracer()
-	defer tr.Close()
-	rs := &restorer{img: img, log: log.With("pid", img.pid)}
-	if err := rs.create(tr); err != nil {
-		return nil, err
+	return &restorer{img: img, log: log.With("pid", img.pid), lazy: lazy}, nil
+}
+
+// abandon kills the half-built task and reaps it.
+func (rs *restorer) abandon() {
+	_ = rs.task.Kill()
+	_, _, _ = linux.Wait4(rs.img.pid, 0)
+	if rs.uffd != nil {
+		rs.uffd.Close()
 	}
-	if err := rs.build(r); err != nil {
-		_ = rs.task.Kill()
-		_, _, _ = linux.Wait4(img.pid, 0)
-		return nil, fmt.Errorf("pid %d: %w", img.pid, err)
-	}
-	if opts.PidFile != "" {
-		if err := writePidFile(opts.PidFile, img.pid); err != nil {
-			_ = rs.task.Kill()
-			_, _, _ = linux.Wait4(img.pid, 0)
-			return nil, err
-		}
-	}
-	if err := rs.task.Detach(); err != nil {
-		return nil, err
-	}
-	rs.log.Info("restored process runs")
-	return &Process{PID: img.pid, Stats: rs.stats}, nil
 }
 
 // checkHost refuses images made on an incompatible machine.
@@ -201,6 +298,7 @@ func (rs *restorer) build(r *store.Reader) error {
 		{"timers", rs.restoreTimers},
 		{"rlimits", rs.restoreRlimits},
 		{"misc", rs.restoreMisc},
+		{"lazy pages", rs.maybeRegisterLazy},
 		{"session", rs.restoreSession},
 		{"creds", rs.restoreCreds},
 		{"unmap scratch", rs.task.UnmapScratch},
@@ -213,6 +311,13 @@ func (rs *restorer) build(r *store.Reader) error {
 		rs.log.Debug("restore step done", "step", s.name)
 	}
 	return nil
+}
+
+func (rs *restorer) maybeRegisterLazy() error {
+	if !rs.lazy {
+		return nil
+	}
+	return rs.registerLazy()
 }
 
 func writePidFile(path string, pid int) error {

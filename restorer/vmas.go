@@ -101,25 +101,36 @@ func (rs *restorer) mapFd(v *vma.VmaEntry, fds map[fileKey]int) (int, error) {
 	return fd, nil
 }
 
-// fillPages writes every stored chunk into the task, from fillWorkers
-// goroutines over address ranges of about equal data (reading a chunk
-// checks its checksum; writing it faults in fresh pages: both spread over
-// the CPUs), then the zero runs that fall in private file mappings
-// (elsewhere memory starts zeroed).
+// fillPages writes the stored chunks that fall in the eager ranges into
+// the task, then the zero runs there that fall in private file mappings
+// (elsewhere memory starts zeroed). Without lazy pages everything is
+// eager, and the work is split over fillWorkers goroutines by address
+// ranges of about equal data (reading a chunk checks its checksum;
+// writing it faults in fresh pages: both spread over the CPUs).
 func (rs *restorer) fillPages(r *store.Reader) error {
-	ranges := splitData(rs.img.pagemap, min(runtime.GOMAXPROCS(0), maxFillWorkers))
+	eager := rs.eagerRanges()
+	pm, err := loadPagemap(r, rs.img.mmID, eager)
+	if err != nil {
+		return err
+	}
+	rs.img.pagemap = pm
+	work := eager
+	if !rs.lazy {
+		work = splitData(pm, min(runtime.GOMAXPROCS(0), maxFillWorkers))
+	}
 	var g errgroup
 	var pages atomic.Uint64
-	for _, rg := range ranges {
+	for _, rg := range work {
 		g.Go(func() error {
 			return r.ChunksIn(rs.img.mmID, rg[0], rg[1], func(addr uint64, data []byte) error {
-				if addr < rg[0] {
-					return nil // the previous range's chunk
+				s, e := max(addr, rg[0]), min(addr+uint64(len(data)), rg[1])
+				if s >= e {
+					return nil
 				}
-				if err := writeChunk(rs.task.TID, addr, data); err != nil {
+				if err := writeChunk(rs.task.TID, s, data[s-addr:e-addr]); err != nil {
 					return err
 				}
-				pages.Add(uint64(len(data)) / linux.PageSize)
+				pages.Add((e - s) / linux.PageSize)
 				return nil
 			})
 		})

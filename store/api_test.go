@@ -348,6 +348,18 @@ func TestSubRecordFloor(t *testing.T) {
 	if _, found, err := r.SubRecordFloor(images.Pagemap, 6, 0xffffff, &pagemap.PagemapEntry{}); found || err != nil {
 		t.Errorf("floor in an empty id: %v, %v", found, err)
 	}
+	var subs []uint64
+	err = r.SubRecordsIn(images.Pagemap, 7, 0x1001, 0x9000, func(sub uint64, raw []byte) error {
+		var e pagemap.PagemapEntry
+		if err := images.UnmarshalRecord(raw, &e); err != nil || e.GetVaddr() != sub {
+			t.Errorf("sub %#x: %v, %#x", sub, err, e.GetVaddr())
+		}
+		subs = append(subs, sub)
+		return nil
+	})
+	if err != nil || len(subs) != 1 || subs[0] != 0x5000 {
+		t.Errorf("SubRecordsIn [0x1001, 0x9000) = %#x, %v; want [0x5000]", subs, err)
+	}
 }
 
 func TestDeferredVerify(t *testing.T) {

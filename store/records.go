@@ -164,3 +164,29 @@ func (r *Reader) SubRecordFloor(k images.Kind, id uint32, sub uint64, m proto.Me
 	}
 	return at, found, nil
 }
+
+// SubRecordsIn is SubRecords restricted to subs in [from, to).
+func (r *Reader) SubRecordsIn(k images.Kind, id uint32, from, to uint64, fn func(sub uint64, raw []byte) error) (err error) {
+	defer r.guard(&err, "read sub-records")()
+	first := images.Key{Type: images.KeySubRecord, Kind: k, ID: id, Sub: from}
+	if err := checkRecordKey(first); err != nil {
+		return fmt.Errorf("read %s: %w", first, err)
+	}
+	return r.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: images.RecordKey(k, id)})
+		defer it.Close()
+		for it.Seek(first.Bytes()); it.Valid(); it.Next() {
+			key, err := images.ParseKey(it.Item().Key())
+			if err != nil {
+				return corrupt(err, "read %s", first)
+			}
+			if key.Sub >= to {
+				return nil
+			}
+			if err := visitKey(it.Item(), func(_ images.Key, raw []byte) error { return fn(key.Sub, raw) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 
+	"github.com/crlazy/crlazy/internal/daemon"
 	"github.com/crlazy/crlazy/restorer"
 	"github.com/spf13/pflag"
 )
@@ -12,47 +14,76 @@ func init() {
 	register("restore", "restore a process from an images directory", runRestore)
 }
 
-func runRestore(args []string) int {
-	fs := pflag.NewFlagSet("restore", pflag.ContinueOnError)
-	var opts restorer.Options
-	var lf logFlags
-	var detach bool
-	fs.StringVarP(&opts.ImagesDir, "images-dir", "D", "", "directory holding the image store (required)")
-	fs.BoolVarP(&detach, "restore-detached", "d", false, "return once the process runs instead of waiting for it")
-	fs.StringVar(&opts.PidFile, "pidfile", "", "write the pid of the restored process to this file")
-	lf.add(fs)
-	later := notYet(fs, "lazy-pages", "tcp-established", "ext-unix-sk", "file-locks", "shell-job", "page-server", "address", "port")
+// restoreFlags are restore's command line.
+type restoreFlags struct {
+	opts      restorer.Options
+	lf        logFlags
+	detach    bool
+	statusFd  int
+	record    bool
+	fs        *pflag.FlagSet
+	notYetErr func() error
+}
+
+func parseRestore(args []string) (*restoreFlags, int, bool) {
+	f := &restoreFlags{fs: pflag.NewFlagSet("restore", pflag.ContinueOnError)}
+	fs := f.fs
+	fs.StringVarP(&f.opts.ImagesDir, "images-dir", "D", "", "directory holding the image store (required)")
+	fs.BoolVarP(&f.detach, "restore-detached", "d", false, "return once the process runs instead of waiting for it")
+	fs.StringVar(&f.opts.PidFile, "pidfile", "", "write the pid of the restored process to this file")
+	fs.IntVar(&f.statusFd, "status-fd", -1, "write a NUL byte to this descriptor and close it once the process runs")
+	fs.BoolVar(&f.opts.LazyPages, "lazy-pages", false, "run the process at once and bring its memory in on demand")
+	fs.BoolVar(&f.record, "record-working-set", false, "record the pages faulted first for later lazy restores (default: when none is recorded yet)")
+	f.lf.add(fs)
+	f.notYetErr = notYet(fs, "tcp-established", "ext-unix-sk", "file-locks", "shell-job", "page-server", "address", "port")
 	if st, ok := parseFlags(fs, args); !ok {
+		return nil, st, false
+	}
+	if err := f.notYetErr(); err != nil {
+		return nil, fail("restore", err), false
+	}
+	if f.opts.ImagesDir == "" {
+		fmt.Fprintln(os.Stderr, "crlazy restore: -D DIR is required")
+		return nil, 2, false
+	}
+	if fs.Changed("record-working-set") {
+		f.opts.RecordWorkingSet = restorer.RecordOff
+		if f.record {
+			f.opts.RecordWorkingSet = restorer.RecordOn
+		}
+	}
+	return f, 0, true
+}
+
+func runRestore(args []string) int {
+	f, st, ok := parseRestore(args)
+	if !ok {
 		return st
 	}
-	if err := later(); err != nil {
-		return fail("restore", err)
+	isDaemon := daemon.IsDaemon()
+	if f.detach && f.opts.LazyPages && !isDaemon {
+		return spawnLazyDaemon(f, args)
 	}
-	if opts.ImagesDir == "" {
-		fmt.Fprintln(os.Stderr, "crlazy restore: -D DIR is required")
-		return 2
-	}
-	log, done, err := lf.open()
+	log, done, err := f.lf.open()
 	if err != nil {
+		daemon.Report("", err)
 		return fail("restore", err)
 	}
 	defer done()
-	opts.Log = log
-	p, err := restorer.Restore(opts)
+	f.opts.Log = log
+	p, err := restorer.Restore(f.opts)
 	if err != nil {
-		return lf.failed(log, "restore", err)
+		daemon.Report("", err)
+		return f.lf.failed(log, "restore", err)
 	}
-	log.Info("restored", "pid", p.PID, "pages", p.Stats.PagesData)
-	if detach {
+	log.Info("restored", "pid", p.PID, "pages", p.Stats.PagesData, "lazy", f.opts.LazyPages)
+	daemon.Report(strconv.Itoa(p.PID), nil)
+	signalStatus(f.statusFd)
+	if isDaemon || !f.detach {
+		defer finishPages(p, log)
+	}
+	if f.detach || isDaemon {
 		return 0
 	}
-	ws, err := p.Wait()
-	if err != nil {
-		return fail("restore", err)
-	}
-	if ws.Signaled() {
-		log.Info("restored process killed", "pid", p.PID, "signal", ws.Signal())
-		return 128 + ws.Signal()
-	}
-	return ws.ExitStatus()
+	return waitRestored(p, log)
 }

@@ -243,6 +243,92 @@ func (x *Contents) GetKeyDigest() uint64 {
 	return 0
 }
 
+// WorkingSet is the order in which a lazy restore first faulted the
+// image's pages: the next lazy restore of the same store prefetches these
+// pages first. It lives beside the store (the store itself is read-only
+// once a dump completes) in the file working-set in the images directory.
+type WorkingSet struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Version of this message's meaning (images.WorkingSetVersion).
+	Version uint32 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	// Key digest of the store it was recorded on: a working set of another
+	// store is ignored.
+	StoreDigest uint64 `protobuf:"varint,2,opt,name=store_digest,json=storeDigest,proto3" json:"store_digest,omitempty"`
+	// The mm id of the image whose pages these are.
+	Mm uint32 `protobuf:"varint,3,opt,name=mm,proto3" json:"mm,omitempty"`
+	// Image page addresses, in first-fault order.
+	Pages []uint64 `protobuf:"varint,4,rep,packed,name=pages,proto3" json:"pages,omitempty"`
+	// When it was recorded, in nanoseconds since the Unix epoch.
+	RecordedUnixNano int64 `protobuf:"varint,5,opt,name=recorded_unix_nano,json=recordedUnixNano,proto3" json:"recorded_unix_nano,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *WorkingSet) Reset() {
+	*x = WorkingSet{}
+	mi := &file_crlazy_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkingSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkingSet) ProtoMessage() {}
+
+func (x *WorkingSet) ProtoReflect() protoreflect.Message {
+	mi := &file_crlazy_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkingSet.ProtoReflect.Descriptor instead.
+func (*WorkingSet) Descriptor() ([]byte, []int) {
+	return file_crlazy_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *WorkingSet) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *WorkingSet) GetStoreDigest() uint64 {
+	if x != nil {
+		return x.StoreDigest
+	}
+	return 0
+}
+
+func (x *WorkingSet) GetMm() uint32 {
+	if x != nil {
+		return x.Mm
+	}
+	return 0
+}
+
+func (x *WorkingSet) GetPages() []uint64 {
+	if x != nil {
+		return x.Pages
+	}
+	return nil
+}
+
+func (x *WorkingSet) GetRecordedUnixNano() int64 {
+	if x != nil {
+		return x.RecordedUnixNano
+	}
+	return 0
+}
+
 var File_crlazy_proto protoreflect.FileDescriptor
 
 const file_crlazy_proto_rawDesc = "" +
@@ -268,7 +354,14 @@ const file_crlazy_proto_rawDesc = "" +
 	"\vchunk_bytes\x18\x03 \x01(\x04R\n" +
 	"chunkBytes\x12\x1d\n" +
 	"\n" +
-	"key_digest\x18\x04 \x01(\x04R\tkeyDigestB*Z(github.com/crlazy/crlazy/images/crlazypbb\x06proto3"
+	"key_digest\x18\x04 \x01(\x04R\tkeyDigest\"\x9d\x01\n" +
+	"\n" +
+	"WorkingSet\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\x12!\n" +
+	"\fstore_digest\x18\x02 \x01(\x04R\vstoreDigest\x12\x0e\n" +
+	"\x02mm\x18\x03 \x01(\rR\x02mm\x12\x14\n" +
+	"\x05pages\x18\x04 \x03(\x04R\x05pages\x12,\n" +
+	"\x12recorded_unix_nano\x18\x05 \x01(\x03R\x10recordedUnixNanoB*Z(github.com/crlazy/crlazy/images/crlazypbb\x06proto3"
 
 var (
 	file_crlazy_proto_rawDescOnce sync.Once
@@ -282,10 +375,11 @@ func file_crlazy_proto_rawDescGZIP() []byte {
 	return file_crlazy_proto_rawDescData
 }
 
-var file_crlazy_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_crlazy_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_crlazy_proto_goTypes = []any{
-	(*Header)(nil),   // 0: crlazy.Header
-	(*Contents)(nil), // 1: crlazy.Contents
+	(*Header)(nil),     // 0: crlazy.Header
+	(*Contents)(nil),   // 1: crlazy.Contents
+	(*WorkingSet)(nil), // 2: crlazy.WorkingSet
 }
 var file_crlazy_proto_depIdxs = []int32{
 	1, // 0: crlazy.Header.contents:type_name -> crlazy.Contents
@@ -307,7 +401,7 @@ func file_crlazy_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crlazy_proto_rawDesc), len(file_crlazy_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

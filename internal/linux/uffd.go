@@ -234,3 +234,33 @@ func (m *UffdMsg) RemoveStart() uint64 { return m.u64(uffdMsgArg) }
 
 // RemoveEnd returns the end of a REMOVE or UNMAP range.
 func (m *UffdMsg) RemoveEnd() uint64 { return m.u64(uffdMsgArg2) }
+
+// Request numbers and argument layouts for setting up a userfaultfd
+// inside another process by injection: the structs are written into the
+// target's memory and the target runs ioctl(fd, req, addr).
+var (
+	UffdioAPIRequest      = uint64(uffdioAPIReq)
+	UffdioRegisterRequest = uint64(uffdioRegisterReq)
+)
+
+// UffdAPIArg returns the bytes of struct uffdio_api asking for features.
+func UffdAPIArg(features uint64) []byte {
+	a := uffdioAPI{API: uffdAPIVersion, Features: features}
+	return append([]byte(nil), StructBytes(&a)...)
+}
+
+// UffdAPIResult decodes the features and ioctls the kernel wrote back
+// into a struct uffdio_api.
+func UffdAPIResult(b []byte) (features, ioctls uint64, ok bool) {
+	var a uffdioAPI
+	if !StructFromBytes(&a, b) {
+		return 0, 0, false
+	}
+	return a.Features, a.Ioctls, true
+}
+
+// UffdRegisterArg returns the bytes of struct uffdio_register.
+func UffdRegisterArg(start, length, mode uint64) []byte {
+	r := uffdioRegister{Range: uffdioRange{Start: start, Len: length}, Mode: mode}
+	return append([]byte(nil), StructBytes(&r)...)
+}

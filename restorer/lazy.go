@@ -1,0 +1,260 @@
+package restorer
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/vma"
+	"github.com/crlazy/crlazy/images"
+	"github.com/crlazy/crlazy/images/crlazypb"
+	"github.com/crlazy/crlazy/internal/linux"
+	"github.com/crlazy/crlazy/internal/proc"
+	"github.com/crlazy/crlazy/store"
+	"github.com/crlazy/crlazy/uffd"
+)
+
+const (
+	// stackWindow is how much memory on each side of the stack pointer is
+	// filled before the process runs: the first thing it touches.
+	stackWindow = 64 << 10
+	// maxGuardFd bounds the descriptor number of the guard: a higher one
+	// would make the kernel grow the task's descriptor table.
+	maxGuardFd = 1023
+	// uffdFeatures are the events a lazy restore follows.
+	uffdFeatures = linux.UffdFeatureEventFork | linux.UffdFeatureEventRemap |
+		linux.UffdFeatureEventRemove | linux.UffdFeatureEventUnmap
+	rlimitNofile = 7
+)
+
+// lazyVMA reports the areas whose pages come through userfaultfd: private
+// anonymous memory (heap and stack included). File mappings and shared
+// memory are filled before the process runs.
+func lazyVMA(v *vma.VmaEntry) bool {
+	return restorable(v) && v.GetStatus()&images.VmaAnonPrivate != 0
+}
+
+// eagerRanges returns the address ranges filled before the process runs,
+// sorted and merged: everything, or with lazy pages the other areas and a
+// window around the stack pointer.
+func (rs *restorer) eagerRanges() [][2]uint64 {
+	if !rs.lazy {
+		return [][2]uint64{{0, maxUserAddr}}
+	}
+	var out [][2]uint64
+	for _, v := range rs.img.mm.GetVmas() {
+		if restorable(v) && !lazyVMA(v) {
+			out = append(out, [2]uint64{v.GetStart(), v.GetEnd()})
+		}
+	}
+	sp := rs.img.core.GetThreadInfo().GetGpregs().GetSp()
+	for _, v := range rs.img.mm.GetVmas() {
+		if lazyVMA(v) && sp >= v.GetStart() && sp < v.GetEnd() {
+			lo := max(v.GetStart(), (sp-min(sp, stackWindow))&^(linux.PageSize-1))
+			hi := min(v.GetEnd(), (sp+stackWindow+linux.PageSize-1)&^(linux.PageSize-1))
+			out = append(out, [2]uint64{lo, hi})
+		}
+	}
+	return mergeRanges(out)
+}
+
+func mergeRanges(rs [][2]uint64) [][2]uint64 {
+	sort.Slice(rs, func(i, j int) bool { return rs[i][0] < rs[j][0] })
+	var out [][2]uint64
+	for _, r := range rs {
+		if n := len(out); n > 0 && r[0] <= out[n-1][1] {
+			out[n-1][1] = max(out[n-1][1], r[1])
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// lazyAreas are the areas the handler serves.
+func (rs *restorer) lazyAreas() []uffd.Area {
+	var out []uffd.Area
+	for _, v := range rs.img.mm.GetVmas() {
+		if lazyVMA(v) {
+			out = append(out, uffd.Area{Start: v.GetStart(), End: v.GetEnd(), Orig: v.GetStart()})
+		}
+	}
+	return out
+}
+
+// registerLazy creates a userfaultfd inside the task and registers the
+// lazy areas on it, takes a copy for the handler, and leaves the task's
+// own copy at a high descriptor as a guard: as long as the task holds it,
+// the kernel never resolves a fault with a zero page, even if our copy is
+// closed because crlazy died; the faulting thread waits (killably).
+func (rs *restorer) registerLazy() error {
+	t := rs.task
+	defer t.ReleaseArgs(t.ArgMark())
+	ret, err := t.Syscall("userfaultfd", linux.SysUserfaultfd, linux.OCloexec|linux.ONonblock)
+	if err != nil {
+		return err
+	}
+	fd := int(ret)
+	api := linux.UffdAPIArg(uffdFeatures)
+	a, err := t.PutArg(api)
+	if err != nil {
+		return err
+	}
+	if _, err := t.Syscall("ioctl UFFDIO_API", linux.SysIoctl, uint64(fd), linux.UffdioAPIRequest, uint64(a)); err != nil {
+		return err
+	}
+	if err := t.ReadMem(a, api); err != nil {
+		return err
+	}
+	if got, _, ok := linux.UffdAPIResult(api); !ok || got&uffdFeatures != uffdFeatures {
+		return fmt.Errorf("userfaultfd lacks features %#x (has %#x)", uffdFeatures, got)
+	}
+	for _, ar := range rs.lazyAreas() {
+		reg, err := t.PutArg(linux.UffdRegisterArg(ar.Start, ar.End-ar.Start, linux.UffdRegisterModeMissing))
+		if err != nil {
+			return err
+		}
+		if _, err := t.Syscall("ioctl UFFDIO_REGISTER", linux.SysIoctl, uint64(fd), linux.UffdioRegisterRequest, uint64(reg)); err != nil {
+			return fmt.Errorf("register %x-%x: %w", ar.Start, ar.End, err)
+		}
+	}
+	f, err := t.StealFD(fd)
+	if err != nil {
+		return err
+	}
+	guard := rs.guardFd()
+	if err := t.MoveFD(fd, guard, true); err != nil {
+		f.Close()
+		return err
+	}
+	rs.uffd, rs.guard = f, guard
+	return nil
+}
+
+// guardFd picks the guard's descriptor: the highest free one below the
+// process's descriptor limit and maxGuardFd.
+func (rs *restorer) guardFd() int {
+	limit := uint64(maxGuardFd + 1)
+	if lims := rs.img.core.GetTc().GetRlimits().GetRlimits(); len(lims) > rlimitNofile {
+		limit = min(limit, lims[rlimitNofile].GetCur())
+	}
+	used := map[int]bool{}
+	for _, e := range rs.img.fds {
+		used[int(e.GetFd())] = true
+	}
+	fd := int(limit) - 1
+	for fd > 0 && used[fd] {
+		fd--
+	}
+	return fd
+}
+
+// storeSource serves the handler from a store.
+type storeSource struct{ r *store.Reader }
+
+func (s storeSource) FindChunk(mm uint32, addr uint64, fn func(uint64, []byte) error) (bool, error) {
+	return s.r.FindChunk(mm, addr, fn)
+}
+
+func (s storeSource) ChunksIn(mm uint32, start, end uint64, fn func(uint64, []byte) error) error {
+	return s.r.ChunksIn(mm, start, end, fn)
+}
+
+// HasData looks up the pagemap run that holds addr.
+func (s storeSource) HasData(mm uint32, addr uint64) (bool, error) {
+	var e pagemap.PagemapEntry
+	at, found, err := s.r.SubRecordFloor(images.Pagemap, mm, addr, &e)
+	if err != nil || !found {
+		return false, err
+	}
+	inRun := addr < at+e.GetNrPages()*images.PageSize
+	return inRun && e.GetFlags()&images.PagemapZero == 0, nil
+}
+
+// removeGuard closes the guard descriptor in the process once every page
+// is in, if it is still our userfaultfd there.
+func (lz *lazyState) removeGuard() {
+	lz.mu.Lock()
+	defer lz.mu.Unlock()
+	pid, guard := lz.pid, lz.guard
+	link, err := proc.ReadFdLink(pid, guard)
+	if err != nil || link != "anon_inode:[userfaultfd]" || !sameFile(pid, guard, lz.uffdIno) {
+		lz.log.Info("the guard descriptor is gone already", "fd", guard)
+		return
+	}
+	t, err := lz.tr.Seize(pid, 0)
+	if err != nil {
+		lz.log.Warn("cannot remove the guard descriptor", "fd", guard, "err", err)
+		return
+	}
+	defer func() {
+		_ = t.Restore()
+		_ = t.Detach()
+	}()
+	if err := t.FindSyscallInsn(); err != nil {
+		lz.log.Warn("cannot remove the guard descriptor", "fd", guard, "err", err)
+		return
+	}
+	if err := t.Close(guard); err != nil {
+		lz.log.Warn("cannot remove the guard descriptor", "fd", guard, "err", err)
+	}
+}
+
+func sameFile(pid, fd int, ino uint64) bool {
+	st, err := linux.Stat(fmt.Sprintf("/proc/%d/fd/%d", pid, fd))
+	return err == nil && st.Ino == ino
+}
+
+// loadWorkingSet reads the working set recorded by an earlier restore of
+// this store, if any. It is only a prefetch order: a missing, damaged or
+// foreign file is ignored with a note.
+func loadWorkingSet(dir string, digest uint64, mm uint32, log *slog.Logger) []uint64 {
+	path := filepath.Join(dir, images.WorkingSetFile)
+	st, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	var b []byte
+	switch {
+	case err != nil:
+	case st.Size() > images.WorkingSetMaxBytes:
+		err = images.ErrBadWorkingSet
+	default:
+		b, err = os.ReadFile(path)
+	}
+	var ws *crlazypb.WorkingSet
+	if err == nil {
+		ws, err = images.DecodeWorkingSet(b)
+	}
+	if err != nil {
+		log.Warn("ignoring the working set", "file", path, "err", err)
+		return nil
+	}
+	if ws.GetStoreDigest() != digest || ws.GetMm() != mm {
+		log.Warn("ignoring a working set recorded on another store", "file", path)
+		return nil
+	}
+	return ws.GetPages()
+}
+
+// saveWorkingSet writes the recorded first-fault order beside the store.
+func saveWorkingSet(dir string, digest uint64, mm uint32, pages []uint64) error {
+	b, err := images.EncodeWorkingSet(&crlazypb.WorkingSet{
+		Version: images.WorkingSetVersion, StoreDigest: digest, Mm: mm, Pages: pages,
+		RecordedUnixNano: time.Now().UnixNano(),
+	})
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, images.WorkingSetFile)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

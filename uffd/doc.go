@@ -1,0 +1,50 @@
+// Package uffd serves the memory of a lazily restored process: its private
+// anonymous memory is registered with userfaultfd, the process runs, and
+// every page it touches is copied in from the image on demand while a
+// background prefetch copies the rest.
+//
+// # Spaces
+//
+// A space is one userfaultfd and the address space behind it: the
+// restored process, or a child it forks (UFFD_EVENT_FORK hands us a new
+// userfaultfd). Each space has its layout: lazy areas, each mapping
+// process addresses to image addresses (they differ once the process
+// mremaps) with a bitmap of the pages still pending, i.e. not yet copied,
+// zeroed or discarded.
+//
+// # Event ordering
+//
+// One goroutine per space reads its messages, updates the layout and does
+// every UFFDIO_COPY and UFFDIO_ZEROPAGE of that space. This is what keeps
+// discarded memory discarded: when the process calls madvise(MADV_DONTNEED)
+// or mremap, the kernel blocks it until we read the event, and fails our
+// copies with EAGAIN meanwhile; the moment we read the event the change
+// proceeds, so the layout must be updated before our next copy. A copy
+// that fails with EAGAIN reads the pending events first and then starts
+// over from the updated layout. A reader goroutine that separated reading
+// from copying could resurrect freed pages.
+//
+// # Lanes
+//
+// Demand faults go first: the space goroutine drains all messages before
+// each prefetched chunk it copies, so a fault waits for at most one chunk
+// copy (128 KiB, ~50 µs). Prefetch reads run on their own goroutine, a
+// few chunks ahead, in working-set order first (the image addresses a
+// previous restore faulted, in order), then in address order. When that
+// walk is over, pages still pending had no chunk: they are holes, which a
+// fault turns into a zero page.
+//
+// # Never zero by mistake
+//
+// A fault on a pending page with no chunk is a zero page only if the
+// image's pagemap says so (Source.HasData); otherwise the image is damaged
+// and Config.OnFatal is called: the caller kills the process rather than
+// let it run on zeros. Every error of the source is fatal the same way.
+//
+// # Completion
+//
+// When a space has nothing pending, Config.Done is called (the restorer
+// removes the guard descriptor it left in the process) while the space
+// goroutine goes on answering faults (with zero pages) until Done returns;
+// then it closes its userfaultfd, which unregisters the areas.
+package uffd

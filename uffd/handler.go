@@ -1,0 +1,199 @@
+package uffd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+)
+
+// ErrStopped is returned by Wait after Stop.
+var ErrStopped = errors.New("lazy page handler stopped")
+
+// Config configures a Handler. Zero values are documented per field.
+type Config struct {
+	Source Source
+	// MM is the image's mm id whose pages the spaces receive.
+	MM uint32
+	// WorkingSet lists image page addresses to prefetch first, in order.
+	WorkingSet []uint64
+	// Record keeps the order of first demand faults (see WorkingSet()).
+	Record bool
+	// PrefetchAhead is how many chunks the prefetch reads ahead; 0 means
+	// defaultPrefetchAhead.
+	PrefetchAhead int
+	// OnFatal is called once, from any goroutine, when a page cannot be
+	// provided; the caller must kill the process, which then stops
+	// faulting. nil: nothing is called (Wait still returns the error).
+	OnFatal func(error)
+	// Done is called, on its own goroutine, when a space has every page;
+	// its faults are still answered until Done returns. root is true for
+	// the first space (the restored process itself). nil: nothing.
+	Done func(root bool)
+	// Log receives progress; nil discards it.
+	Log *slog.Logger
+}
+
+const defaultPrefetchAhead = 8
+
+// Handler serves the lazy memory of a restored process and of the
+// children it forks. Its methods are safe for concurrent use.
+type Handler struct {
+	cfg   Config
+	log   *slog.Logger
+	start time.Time
+	wg    sync.WaitGroup
+	stop  chan struct{}
+	once  sync.Once
+
+	mu      sync.Mutex // guards the fields below
+	err     error
+	spaces  int
+	wset    []uint64
+	stats   Stats
+	allDone time.Duration
+}
+
+// New returns a Handler; Add gives it spaces to serve.
+func New(cfg Config) *Handler {
+	if cfg.PrefetchAhead <= 0 {
+		cfg.PrefetchAhead = defaultPrefetchAhead
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Handler{cfg: cfg, log: log, start: time.Now(), stop: make(chan struct{})}
+}
+
+// Add serves uffd, a non-blocking userfaultfd registered on areas (with
+// UFFD_FEATURE_EVENT_FORK|REMAP|REMOVE|UNMAP), as the root space. The
+// Handler owns uffd from now on.
+func (h *Handler) Add(uffd *os.File, areas []Area) error {
+	s, err := newSpace(h, uffd, newLayout(areas), true)
+	if err != nil {
+		return err
+	}
+	h.startSpace(s)
+	return nil
+}
+
+func (h *Handler) startSpace(s *space) {
+	h.mu.Lock()
+	h.spaces++
+	h.stats.Spaces++
+	h.mu.Unlock()
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		err := s.run()
+		h.spaceEnded(err)
+	}()
+}
+
+func (h *Handler) spaceEnded(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err != nil && h.err == nil {
+		h.err = err
+	}
+	h.spaces--
+	if h.spaces == 0 && h.allDone == 0 {
+		h.allDone = time.Since(h.start)
+	}
+}
+
+// fatal records err and tells the caller to kill the process.
+func (h *Handler) fatal(err error) {
+	h.mu.Lock()
+	first := h.err == nil
+	if first {
+		h.err = err
+	}
+	h.mu.Unlock()
+	if first {
+		h.log.Error("lazy pages cannot be served; the process must not run on", "err", err)
+		if h.cfg.OnFatal != nil {
+			h.cfg.OnFatal(err)
+		}
+	}
+}
+
+// Wait returns when every space is done (all pages in, or the process
+// gone) and gives the first error.
+func (h *Handler) Wait() error {
+	h.wg.Wait()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.err
+}
+
+// Stop makes every space give up and close its userfaultfd, and waits.
+func (h *Handler) Stop() {
+	h.once.Do(func() { close(h.stop) })
+	h.wg.Wait()
+}
+
+func (h *Handler) stopped() bool {
+	select {
+	case <-h.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// recordFault notes the first demand fault of an image page.
+func (h *Handler) recordFault(orig uint64, took time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stats.Faults++
+	h.stats.FaultTimes = append(h.stats.FaultTimes, took)
+	if h.cfg.Record {
+		h.wset = append(h.wset, orig)
+	}
+}
+
+func (h *Handler) count(f func(*Stats)) {
+	h.mu.Lock()
+	f(&h.stats)
+	h.mu.Unlock()
+}
+
+// WorkingSet returns the image addresses of first demand faults, in order
+// (only with Config.Record).
+func (h *Handler) WorkingSet() []uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]uint64(nil), h.wset...)
+}
+
+// Stats returns a snapshot of the counters.
+func (h *Handler) Stats() Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.stats
+	st.FaultTimes = append([]time.Duration(nil), h.stats.FaultTimes...)
+	st.AllIn = h.allDone
+	return st
+}
+
+// Stats count what a Handler did.
+type Stats struct {
+	Spaces        int             // address spaces served (1 + forks)
+	Faults        int             // demand faults that copied image data
+	ZeroFaults    int             // faults answered with a zero page
+	Events        int             // fork, remap, remove and unmap events
+	FaultBytes    uint64          // bytes copied for demand faults
+	PrefetchBytes uint64          // bytes copied by prefetch
+	FaultTimes    []time.Duration // service time of each data fault
+	AllIn         time.Duration   // from New until every space was done
+}
+
+func (st Stats) String() string {
+	return fmt.Sprintf("%d faults (%d zero), %d events, %d bytes on demand, %d prefetched",
+		st.Faults, st.ZeroFaults, st.Events, st.FaultBytes, st.PrefetchBytes)
+}

@@ -1,0 +1,293 @@
+package uffd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/crlazy/crlazy/internal/linux"
+)
+
+// msgBatch is how many messages one read takes.
+const msgBatch = 64
+
+// maxApplyAttempts bounds how often a chunk copy starts over after the
+// layout changed under it.
+const maxApplyAttempts = 16
+
+// errGone means the address space no longer exists (the process exited).
+var errGone = errors.New("address space gone")
+
+// space serves one userfaultfd. All its fields belong to its goroutine,
+// except ready and wake, which the prefetch reader uses.
+type space struct {
+	h          *Handler
+	uffd       *os.File
+	fd         int
+	lay        *layout
+	root       bool
+	wake       *linux.Eventfd
+	ready      chan fetched  // prefetched chunks, in prefetch order
+	stop       chan struct{} // closed when the space ends: the reader stops
+	walked     bool          // the prefetch walk is over
+	done       chan struct{} // closed when Config.Done returned
+	doneCalled bool
+	msgs       [msgBatch]linux.UffdMsg
+}
+
+func newSpace(h *Handler, uffd *os.File, lay *layout, root bool) (*space, error) {
+	fd, err := linux.RawFd(uffd)
+	if err != nil {
+		return nil, err
+	}
+	wake, err := linux.NewEventfd()
+	if err != nil {
+		return nil, err
+	}
+	return &space{h: h, uffd: uffd, fd: fd, lay: lay, root: root, wake: wake,
+		ready: make(chan fetched, h.cfg.PrefetchAhead), stop: make(chan struct{}), done: make(chan struct{})}, nil
+}
+
+// run serves the space until every page is in and Done returned, the
+// process is gone, or the Handler stops.
+func (s *space) run() error {
+	defer s.close()
+	go s.prefetch(s.lay.origRanges())
+	for {
+		err := s.step()
+		if errors.Is(err, errGone) {
+			return nil
+		}
+		if err != nil {
+			s.h.fatal(err)
+			return err
+		}
+		if s.finished() {
+			return nil
+		}
+	}
+}
+
+func (s *space) close() {
+	close(s.stop)
+	s.uffd.Close()
+	s.wake.Close()
+}
+
+// finished reports whether everything is in and Done has returned.
+func (s *space) finished() bool {
+	if !s.walked || s.lay.pending != 0 {
+		return false
+	}
+	if !s.doneCalled {
+		s.doneCalled = true
+		go func() {
+			if s.h.cfg.Done != nil {
+				s.h.cfg.Done(s.root)
+			}
+			close(s.done)
+			_ = s.wake.Signal()
+		}()
+	}
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// step handles messages, then one prefetched chunk, and waits when there
+// is neither.
+func (s *space) step() error {
+	if s.h.stopped() {
+		return errGone
+	}
+	if err := s.drain(); err != nil {
+		return err
+	}
+	select {
+	case f := <-s.ready:
+		return s.prefetched(f)
+	default:
+	}
+	ready, err := linux.PollReadable([]int{s.fd, s.wake.Fd()}, -1)
+	if err != nil {
+		return err
+	}
+	if ready[1] {
+		return s.wake.Clear()
+	}
+	return nil
+}
+
+// drain reads and handles every queued message.
+func (s *space) drain() error {
+	for {
+		n, err := linux.UffdTryReadMsgs(s.uffd, s.msgs[:])
+		if err != nil {
+			return fmt.Errorf("read userfaultfd: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+		msgs := s.msgs // the array is reused by nested drains
+		for i := range n {
+			if err := s.handle(&msgs[i]); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (s *space) handle(m *linux.UffdMsg) error {
+	switch m.Event() {
+	case linux.UffdEventPagefault:
+		return s.fault(m.PagefaultAddress() &^ (pageSize - 1))
+	case linux.UffdEventFork:
+		return s.fork(int(m.ForkUffd()))
+	case linux.UffdEventRemap:
+		s.lay.remap(m.RemapFrom(), m.RemapTo(), m.RemapLen())
+	case linux.UffdEventRemove:
+		s.lay.resolve(m.RemoveStart(), m.RemoveEnd())
+	case linux.UffdEventUnmap:
+		s.lay.remove(m.RemoveStart(), m.RemoveEnd())
+	default:
+		return fmt.Errorf("userfaultfd message with unknown event %#x", m.Event())
+	}
+	s.h.count(func(st *Stats) { st.Events++ })
+	return nil
+}
+
+// fork starts serving the child's userfaultfd, with a copy of our layout.
+func (s *space) fork(fd int) error {
+	f := os.NewFile(uintptr(fd), "userfaultfd")
+	child, err := newSpace(s.h, f, s.lay.clone(), false)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	s.h.startSpace(child)
+	return nil
+}
+
+// fault answers a page fault at page addr.
+func (s *space) fault(addr uint64) error {
+	start := time.Now()
+	if !s.lay.isPending(addr) {
+		s.h.count(func(st *Stats) { st.ZeroFaults++ })
+		return s.zero(addr)
+	}
+	a := s.lay.find(addr)
+	orig := a.origOf(addr)
+	var copied uint64
+	found, err := s.h.cfg.Source.FindChunk(s.h.cfg.MM, orig, func(cstart uint64, data []byte) error {
+		var err error
+		copied, err = s.apply(cstart, data)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		return s.hole(addr, orig)
+	}
+	s.h.count(func(st *Stats) { st.FaultBytes += copied })
+	s.h.recordFault(orig, time.Since(start))
+	if s.lay.isPending(addr) {
+		// The chunk did not cover the page after all (moved meanwhile):
+		// the fault is still queued in the kernel; answer it.
+		return s.fault(addr)
+	}
+	return nil
+}
+
+// hole answers a fault on a pending page that has no chunk.
+func (s *space) hole(addr, orig uint64) error {
+	data, err := s.h.cfg.Source.HasData(s.h.cfg.MM, orig)
+	if err != nil {
+		return err
+	}
+	if data {
+		return fmt.Errorf("image page %#x (at %#x) was saved but its chunk is missing", orig, addr)
+	}
+	s.lay.resolve(addr, addr+pageSize)
+	s.h.count(func(st *Stats) { st.ZeroFaults++ })
+	return s.zero(addr)
+}
+
+// zero maps a zero page at addr, or wakes the faulting thread if a page
+// is there already.
+func (s *space) zero(addr uint64) error {
+	_, err := linux.UffdZeropage(s.uffd, addr, pageSize, 0)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, linux.EEXIST):
+		return linux.UffdWake(s.uffd, addr, pageSize)
+	case errors.Is(err, linux.EAGAIN):
+		return s.drain() // an event is pending; the fault comes again
+	case errors.Is(err, linux.ESRCH):
+		return errGone
+	case errors.Is(err, linux.ENOENT):
+		return nil // unmapped meanwhile
+	}
+	return fmt.Errorf("zero page at %#x: %w", addr, err)
+}
+
+// apply copies the pending pages of the chunk at image address cstart
+// into wherever they are now, and returns the bytes copied.
+func (s *space) apply(cstart uint64, data []byte) (uint64, error) {
+	var total uint64
+	for attempt := 0; ; attempt++ {
+		if attempt == maxApplyAttempts {
+			// The kernel keeps saying the range is not there and no
+			// event explains it: it is not mapped; nothing to fill.
+			s.h.log.Warn("giving up on pages the process no longer maps", "image_addr", cstart, "bytes", len(data))
+			s.lay.resolveOrig(cstart, cstart+uint64(len(data)))
+			return total, nil
+		}
+		retry := false
+		err := s.lay.pendingRuns(cstart, cstart+uint64(len(data)), func(addr, orig, length uint64) error {
+			n, again, err := s.copyRun(addr, data[orig-cstart:orig-cstart+length])
+			total += n
+			retry = retry || again
+			return err
+		})
+		if err != nil || !retry {
+			return total, err
+		}
+		// The layout changed under the copy: read the events, start over.
+		if err := s.drain(); err != nil {
+			return total, err
+		}
+	}
+}
+
+// copyRun copies src to the pending run at addr. again reports that an
+// event is pending (EAGAIN) or the area vanished, so the caller must read
+// events and recompute its runs.
+func (s *space) copyRun(addr uint64, src []byte) (copied uint64, again bool, err error) {
+	for len(src) > 0 {
+		n, err := linux.UffdCopy(s.uffd, addr, src, 0)
+		s.lay.resolve(addr, addr+uint64(n))
+		copied += uint64(n)
+		addr, src = addr+uint64(n), src[n:]
+		switch {
+		case err == nil:
+		case errors.Is(err, linux.EEXIST):
+			// A page is there already (a fork copied it, or a race with
+			// our own fault path): skip it.
+			s.lay.resolve(addr, addr+pageSize)
+			addr, src = addr+pageSize, src[pageSize:]
+		case errors.Is(err, linux.EAGAIN), errors.Is(err, linux.ENOENT):
+			return copied, true, nil
+		case errors.Is(err, linux.ESRCH):
+			return copied, false, errGone
+		default:
+			return copied, false, fmt.Errorf("copy %d bytes to %#x: %w", len(src), addr, err)
+		}
+	}
+	return copied, false, nil
+}
