@@ -23,7 +23,7 @@ const (
 	// readBuffers is how many batch buffers circulate: read, queued,
 	// being cut into chunks, or held by the store until committed.
 	readBuffers = 6
-	pageSize        = linux.PageSize
+	pageSize    = linux.PageSize
 )
 
 var zeroPage [pageSize]byte

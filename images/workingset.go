@@ -29,7 +29,6 @@ const (
 // ErrBadWorkingSet is returned for a working-set file that does not decode.
 var ErrBadWorkingSet = errors.New("bad working-set file")
 
-
 // EncodeWorkingSet returns the bytes of a working-set file.
 func EncodeWorkingSet(ws *crlazypb.WorkingSet) ([]byte, error) {
 	payload, err := proto.Marshal(ws)

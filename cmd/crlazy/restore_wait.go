@@ -66,4 +66,3 @@ func waitRestored(p *restorer.Process, log *slog.Logger) int {
 	log.Info("restored process exited", "pid", p.PID, "status", ws.ExitStatus())
 	return ws.ExitStatus()
 }
-
