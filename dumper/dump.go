@@ -127,11 +127,17 @@ type collector struct {
 }
 
 func (c *collector) run(opts Options) (Stats, error) {
-	// The thread count may have changed between precheck and seize.
+	// Threads and children may have appeared between precheck and seize;
+	// now that the task is stopped, no more can.
 	if tids, err := proc.ListTasks(c.pid); err != nil {
 		return c.stats, err
 	} else if len(tids) > 1 {
 		return c.stats, unsupported("multi-threaded processes are not supported yet", "pid %d (%d threads)", c.pid, len(tids))
+	}
+	if kids, err := proc.Children(c.pid); err != nil {
+		return c.stats, err
+	} else if len(kids) > 0 {
+		return c.stats, unsupported("process trees are not supported yet", "pid %d (children %v)", c.pid, kids)
 	}
 	img, err := c.collect()
 	if err != nil {

@@ -133,7 +133,13 @@ func (rs *restorer) registerLazy() error {
 		return err
 	}
 	rs.uffd, rs.guard = f, guard
-	return nil
+	// Until every page is in, the process dies with us: our parent
+	// thread (the one that forked the stub) lives as long as crlazy, and
+	// the guard makes faulting threads wait rather than see zeros, so
+	// this is how they end if crlazy is killed. removeGuard restores the
+	// dumped value.
+	_, err = t.Syscall("PR_SET_PDEATHSIG", linux.SysPrctl, linux.PrSetPdeathsig, linux.SIGKILL, 0, 0, 0)
+	return err
 }
 
 // guardFd picks the guard's descriptor: the highest free one below the
@@ -177,19 +183,15 @@ func (s storeSource) HasData(mm uint32, addr uint64) (bool, error) {
 }
 
 // removeGuard closes the guard descriptor in the process once every page
-// is in, if it is still our userfaultfd there.
+// is in (if it is still our userfaultfd there: the process may have closed
+// it and reused the number) and gives the process back its own
+// parent-death signal.
 func (lz *lazyState) removeGuard() {
 	lz.mu.Lock()
 	defer lz.mu.Unlock()
-	pid, guard := lz.pid, lz.guard
-	link, err := proc.ReadFdLink(pid, guard)
-	if err != nil || link != "anon_inode:[userfaultfd]" || !sameFile(pid, guard, lz.uffdIno) {
-		lz.log.Info("the guard descriptor is gone already", "fd", guard)
-		return
-	}
-	t, err := lz.tr.Seize(pid, 0)
+	t, err := lz.tr.Seize(lz.pid, 0)
 	if err != nil {
-		lz.log.Warn("cannot remove the guard descriptor", "fd", guard, "err", err)
+		lz.log.Info("cannot seize the process to remove the guard (gone?)", "err", err)
 		return
 	}
 	defer func() {
@@ -197,11 +199,19 @@ func (lz *lazyState) removeGuard() {
 		_ = t.Detach()
 	}()
 	if err := t.FindSyscallInsn(); err != nil {
-		lz.log.Warn("cannot remove the guard descriptor", "fd", guard, "err", err)
+		lz.log.Warn("cannot remove the guard descriptor", "fd", lz.guard, "err", err)
 		return
 	}
-	if err := t.Close(guard); err != nil {
-		lz.log.Warn("cannot remove the guard descriptor", "fd", guard, "err", err)
+	link, err := proc.ReadFdLink(lz.pid, lz.guard)
+	if err == nil && link == "anon_inode:[userfaultfd]" && sameFile(lz.pid, lz.guard, lz.uffdIno) {
+		if err := t.Close(lz.guard); err != nil {
+			lz.log.Warn("cannot remove the guard descriptor", "fd", lz.guard, "err", err)
+		}
+	} else {
+		lz.log.Info("the guard descriptor is gone already", "fd", lz.guard)
+	}
+	if _, err := t.Syscall("PR_SET_PDEATHSIG", linux.SysPrctl, linux.PrSetPdeathsig, uint64(lz.pdeath), 0, 0, 0); err != nil {
+		lz.log.Warn("cannot restore the parent-death signal", "err", err)
 	}
 }
 

@@ -28,6 +28,7 @@ type lazyState struct {
 	pid     int
 	guard   int
 	uffdIno uint64
+	pdeath  uint32 // the dumped parent-death signal, set back at the end
 	mm      uint32
 	digest  uint64
 	dir     string
@@ -53,6 +54,7 @@ func (rs *restorer) startLazy(opts Options, r *store.Reader, tr *inject.Tracer) 
 	}
 	hdr := r.Header()
 	lz := &lazyState{pid: rs.img.pid, guard: rs.guard, uffdIno: st.Ino, mm: rs.img.mmID,
+		pdeath: rs.img.core.GetThreadCore().GetPdeathSig(),
 		digest: hdr.GetContents().GetKeyDigest(), dir: opts.ImagesDir, tr: tr, r: r,
 		log: rs.log, verifyDone: make(chan struct{})}
 	wset := loadWorkingSet(opts.ImagesDir, lz.digest, lz.mm, rs.log)

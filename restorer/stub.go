@@ -4,10 +4,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 
 	"github.com/crlazy/crlazy/inject"
 	"github.com/crlazy/crlazy/internal/linux"
+	"github.com/crlazy/crlazy/internal/proc"
 	stubpkg "github.com/crlazy/crlazy/internal/stub"
 )
 
@@ -81,7 +85,7 @@ func (s *stub) cloneWithPid(pid int) (int, error) {
 	ret, err := t.Syscall("clone3", linux.SysClone3, uint64(argsAddr), uint64(len(linux.StructBytes(&args))))
 	if err != nil {
 		if errors.Is(err, linux.EEXIST) {
-			return 0, fmt.Errorf("pid %d: %w", pid, ErrPidInUse)
+			return 0, fmt.Errorf("pid %d: %w%s", pid, ErrPidInUse, pidUsers(pid))
 		}
 		return 0, err
 	}
@@ -89,4 +93,27 @@ func (s *stub) cloneWithPid(pid int) (int, error) {
 		return 0, fmt.Errorf("clone3 gave pid %d, want %d", ret, pid)
 	}
 	return pid, nil
+}
+
+// pidUsers names the processes that keep pid allocated though no process
+// has it: as their process group or session id.
+func pidUsers(pid int) string {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return ""
+	}
+	var users []string
+	for _, e := range ents {
+		other, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, err := proc.ReadStat(other); err == nil && (st.Pgrp == pid || st.Session == pid) {
+			users = append(users, fmt.Sprintf("%d (%s, state %c)", other, st.Comm, st.State))
+		}
+	}
+	if len(users) == 0 {
+		return ""
+	}
+	return " as the process group or session of " + strings.Join(users, ", ")
 }

@@ -12,9 +12,17 @@ import (
 // msgBatch is how many messages one read takes.
 const msgBatch = 64
 
-// maxApplyAttempts bounds how often a chunk copy starts over after the
-// layout changed under it.
+// maxApplyAttempts bounds how often a chunk copy is tried on a
+// destination the kernel says is not mapped (ENOENT).
 const maxApplyAttempts = 16
+
+// spinAttempts is how many times a copy that met EAGAIN is retried at once
+// before backing off for backoff, so that the thread the kernel woke when
+// we read its event gets to run.
+const (
+	spinAttempts = 4
+	backoff      = 20 * time.Microsecond
+)
 
 // errGone means the address space no longer exists (the process exited).
 var errGone = errors.New("address space gone")
@@ -53,10 +61,13 @@ func newSpace(h *Handler, uffd *os.File, lay *layout, root bool) (*space, error)
 // process is gone, or the Handler stops.
 func (s *space) run() error {
 	defer s.close()
-	go s.prefetch(s.lay.origRanges())
+	ranges := s.lay.origRanges()
+	s.h.log.Debug("serving lazy pages", "uffd", s.fd, "root", s.root, "pending_pages", s.lay.pending, "ranges", len(ranges))
+	go s.prefetch(ranges)
 	for {
 		err := s.step()
 		if errors.Is(err, errGone) {
+			s.h.log.Debug("address space gone", "uffd", s.fd, "root", s.root, "pending_pages", s.lay.pending)
 			return nil
 		}
 		if err != nil {
@@ -64,6 +75,7 @@ func (s *space) run() error {
 			return err
 		}
 		if s.finished() {
+			s.h.log.Debug("all pages in", "uffd", s.fd, "root", s.root)
 			return nil
 		}
 	}
@@ -238,56 +250,72 @@ func (s *space) zero(addr uint64) error {
 
 // apply copies the pending pages of the chunk at image address cstart
 // into wherever they are now, and returns the bytes copied.
+//
+// EAGAIN means an event (fork, mremap, munmap, madvise) is pending or its
+// thread has not resumed yet: read the events, let that thread run, and
+// start over from the updated layout, for as long as it takes — giving up
+// would lose the data. ENOENT means the destination is not mapped although
+// no event says so: after maxApplyAttempts the pages are dropped, since
+// nothing can use them.
 func (s *space) apply(cstart uint64, data []byte) (uint64, error) {
 	var total uint64
-	for attempt := 0; ; attempt++ {
-		if attempt == maxApplyAttempts {
-			// The kernel keeps saying the range is not there and no
-			// event explains it: it is not mapped; nothing to fill.
-			s.h.log.Warn("giving up on pages the process no longer maps", "image_addr", cstart, "bytes", len(data))
-			s.lay.resolveOrig(cstart, cstart+uint64(len(data)))
-			return total, nil
-		}
-		retry := false
+	missing := 0
+	for again := 0; ; again++ {
+		var st copyState
 		err := s.lay.pendingRuns(cstart, cstart+uint64(len(data)), func(addr, orig, length uint64) error {
-			n, again, err := s.copyRun(addr, data[orig-cstart:orig-cstart+length])
-			total += n
-			retry = retry || again
-			return err
+			return s.copyRun(&st, addr, data[orig-cstart:orig-cstart+length])
 		})
-		if err != nil || !retry {
+		total += st.copied
+		if err != nil || (!st.again && !st.missing) {
 			return total, err
 		}
-		// The layout changed under the copy: read the events, start over.
+		if st.missing && !st.again {
+			if missing++; missing == maxApplyAttempts {
+				s.h.log.Warn("dropping pages the process does not map", "image_addr", cstart, "bytes", len(data))
+				s.lay.resolveOrig(cstart, cstart+uint64(len(data)))
+				return total, nil
+			}
+		}
 		if err := s.drain(); err != nil {
 			return total, err
+		}
+		if again >= spinAttempts {
+			time.Sleep(backoff)
 		}
 	}
 }
 
-// copyRun copies src to the pending run at addr. again reports that an
-// event is pending (EAGAIN) or the area vanished, so the caller must read
-// events and recompute its runs.
-func (s *space) copyRun(addr uint64, src []byte) (copied uint64, again bool, err error) {
+// copyState collects what copyRun met.
+type copyState struct {
+	copied  uint64
+	again   bool // EAGAIN: events pending
+	missing bool // ENOENT: destination not mapped
+}
+
+// copyRun copies src to the pending run at addr, skipping pages already
+// present (EEXIST: a fork copied them, or our own fault path raced).
+func (s *space) copyRun(st *copyState, addr uint64, src []byte) error {
 	for len(src) > 0 {
 		n, err := linux.UffdCopy(s.uffd, addr, src, 0)
 		s.lay.resolve(addr, addr+uint64(n))
-		copied += uint64(n)
+		st.copied += uint64(n)
 		addr, src = addr+uint64(n), src[n:]
 		switch {
 		case err == nil:
 		case errors.Is(err, linux.EEXIST):
-			// A page is there already (a fork copied it, or a race with
-			// our own fault path): skip it.
 			s.lay.resolve(addr, addr+pageSize)
 			addr, src = addr+pageSize, src[pageSize:]
-		case errors.Is(err, linux.EAGAIN), errors.Is(err, linux.ENOENT):
-			return copied, true, nil
+		case errors.Is(err, linux.EAGAIN):
+			st.again = true
+			return nil
+		case errors.Is(err, linux.ENOENT):
+			st.missing = true
+			return nil
 		case errors.Is(err, linux.ESRCH):
-			return copied, false, errGone
+			return errGone
 		default:
-			return copied, false, fmt.Errorf("copy %d bytes to %#x: %w", len(src), addr, err)
+			return fmt.Errorf("copy %d bytes to %#x: %w", len(src), addr, err)
 		}
 	}
-	return copied, false, nil
+	return nil
 }
