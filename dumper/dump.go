@@ -61,7 +61,7 @@ func dump(opts Options) (Stats, error) {
 		return Stats{}, err
 	}
 	log.Info("seized", "pid", opts.PID)
-	c := &collector{pid: opts.PID, task: t, log: log}
+	c := &collector{pid: opts.PID, task: t, tr: tr, log: log}
 	st, err := c.run(opts)
 	if err != nil {
 		c.release()
@@ -120,6 +120,7 @@ func checkShape(pid int, status *proc.Status) error {
 type collector struct {
 	pid  int
 	task *inject.Task
+	tr   *inject.Tracer
 	log  *slog.Logger
 
 	img   *image

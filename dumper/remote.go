@@ -38,13 +38,21 @@ func (c *collector) queryRemote() (remoteState, error) {
 	if err := t.FindSyscallInsn(); err != nil {
 		return rs, err
 	}
-	if _, err := t.MapScratch(0, inject.ScratchSize, false); err != nil {
+	// The queries run on the tracer thread with the task pinned to its
+	// CPU (see inject.Task.Pin); Detach gives the task its affinity back.
+	if err := t.Pin(); err != nil {
 		return rs, err
 	}
-	err := c.runQueries(&rs)
-	if uerr := t.UnmapScratch(); err == nil {
-		err = uerr
-	}
+	err := c.tr.Run(func() error {
+		if _, err := t.MapScratch(0, inject.ScratchSize, false); err != nil {
+			return err
+		}
+		err := c.runQueries(&rs)
+		if uerr := t.UnmapScratch(); err == nil {
+			err = uerr
+		}
+		return err
+	})
 	return rs, err
 }
 

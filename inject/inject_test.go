@@ -19,6 +19,12 @@ func TestMain(m *testing.M) { os.Exit(testutil.Main(m)) }
 
 // startSleep runs `sleep secs` as our child with extra files as fds 3...
 func startSleep(t *testing.T, secs string, extra ...*os.File) *exec.Cmd {
+	return startSleepTB(t, secs, extra...)
+}
+
+func startSleepB(b *testing.B) *exec.Cmd { return startSleepTB(b, "100") }
+
+func startSleepTB(t testing.TB, secs string, extra ...*os.File) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command("sleep", secs)
 	cmd.ExtraFiles = extra

@@ -114,11 +114,15 @@ func (t *Task) RseqConfig() (linux.RseqConfig, error) {
 	return c, err
 }
 
-// Detach lets the task run again. Signals the task dequeued while we
-// single-stepped it are sent to it again.
+// Detach lets the task run again, with its affinity back if it was
+// pinned. Signals the task dequeued while we single-stepped it are sent to
+// it again.
 func (t *Task) Detach() error {
 	if !t.attached {
 		return nil
+	}
+	if err := t.unpin(); err != nil {
+		return fmt.Errorf("task %d: detach: %w", t.TID, err)
 	}
 	err := t.tr.do(func() error { return linux.PtraceDetach(t.TID, 0) })
 	if err != nil {

@@ -46,6 +46,10 @@ type Task struct {
 	// it; they are sent again after Detach.
 	deferred []int
 	attached bool
+
+	pinned      bool
+	affinity    linux.CPUSet // what Detach restores after Pin
+	affinitySet bool
 }
 
 // SeizeOptions are PTRACE_O_* options; zero means none.

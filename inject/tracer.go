@@ -4,6 +4,8 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+
+	"github.com/crlazy/crlazy/internal/linux"
 )
 
 // ErrTracerClosed is returned by calls on a closed Tracer.
@@ -19,17 +21,26 @@ type Tracer struct {
 	quit  chan struct{}
 	done  chan struct{}
 	once  sync.Once
+
+	// pinned and cpu belong to the tracer thread (see Task.Pin).
+	pinned bool
+	cpu    int
+	tid    int // the tracer thread's id, set before the loop runs
 }
 
 // NewTracer starts the tracer thread.
 func NewTracer() *Tracer {
 	tr := &Tracer{calls: make(chan func()), quit: make(chan struct{}), done: make(chan struct{})}
-	go tr.loop()
+	started := make(chan struct{})
+	go tr.loop(started)
+	<-started
 	return tr
 }
 
-func (tr *Tracer) loop() {
+func (tr *Tracer) loop(started chan<- struct{}) {
 	runtime.LockOSThread()
+	tr.tid = linux.Gettid()
+	close(started)
 	// The thread is never unlocked: it exits with this goroutine, taking
 	// any leftover ptrace links with it.
 	defer close(tr.done)
@@ -43,8 +54,12 @@ func (tr *Tracer) loop() {
 	}
 }
 
-// do runs f on the tracer thread and waits for it.
+// do runs f on the tracer thread and waits for it. Called from the tracer
+// thread itself (inside Run), it just calls f.
 func (tr *Tracer) do(f func() error) error {
+	if linux.Gettid() == tr.tid {
+		return f()
+	}
 	errc := make(chan error, 1)
 	select {
 	case tr.calls <- func() { errc <- f() }:
@@ -52,6 +67,14 @@ func (tr *Tracer) do(f func() error) error {
 		return ErrTracerClosed
 	}
 	return <-errc
+}
+
+// Run runs fn on the tracer thread: every ptrace request fn makes
+// (through Task methods) is then issued directly, without a hand-over
+// between threads, and with a pinned Task the tracer and the task share
+// one CPU. fn must not wait for goroutines that use this Tracer.
+func (tr *Tracer) Run(fn func() error) error {
+	return tr.do(fn)
 }
 
 // Close stops the tracer thread. Tasks still attached are released by the

@@ -150,14 +150,19 @@ func restore(opts Options) (*Process, error) {
 			r.Close()
 		}
 	}()
+	log.Debug("store open", "after", time.Since(start))
 	rs, err := prepare(r, log, opts.LazyPages)
 	if err != nil {
 		return nil, err
 	}
+	rs.log.Debug("image loaded and checked", "after", time.Since(start))
 	if err := rs.create(tr); err != nil {
 		return nil, err
 	}
-	if err := rs.build(r); err != nil {
+	rs.log.Debug("task created", "after", time.Since(start))
+	// Run the injections on the tracer thread, sharing its CPU with the
+	// task: ~5 µs per injected call instead of ~50.
+	if err := tr.Run(func() error { return rs.build(r) }); err != nil {
 		rs.abandon()
 		return nil, fmt.Errorf("pid %d: %w", rs.img.pid, err)
 	}
@@ -248,11 +253,23 @@ func (rs *restorer) create(tr *inject.Tracer) error {
 	if err := checkXstate(s.task, rs.img); err != nil {
 		return err
 	}
+	if err := s.task.Pin(); err != nil {
+		return err
+	}
 	if _, err := s.cloneWithPid(rs.img.pid); err != nil {
 		return err
 	}
 	t, err := tr.Adopt(rs.img.pid)
 	if err != nil {
+		return err
+	}
+	// The clone inherits the stub's pinned affinity; it gets the stub's
+	// own back when it is detached.
+	if set, ok := s.task.Affinity(); ok {
+		t.KeepAffinity(set)
+	}
+	if err := t.Pin(); err != nil {
+		_ = t.Kill()
 		return err
 	}
 	t.SetSyscallInsn(s.task.SyscallInsn())

@@ -373,3 +373,34 @@ func TestDeferredVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDeferredVerifyFindsDamage flips bytes in each table: a deferred
+// open may succeed (only the index is checked), but Verify must not.
+func TestDeferredVerifyFindsDamage(t *testing.T) {
+	dir, _ := newStore(t)
+	ssts, err := filepath.Glob(filepath.Join(dir, "*.sst"))
+	if err != nil || len(ssts) == 0 {
+		t.Fatalf("no tables: %v", err)
+	}
+	for _, sst := range ssts {
+		b, err := os.ReadFile(sst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)/3] ^= 0xff
+		if err := os.WriteFile(sst, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := Open(dir, WithDeferredVerify())
+	if err != nil {
+		if !errors.Is(err, ErrCorrupt) {
+			t.Errorf("deferred open of a damaged store: %v, want ErrCorrupt", err)
+		}
+		return
+	}
+	defer r.Close()
+	if err := r.Verify(); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Verify of a damaged store: %v, want ErrCorrupt", err)
+	}
+}

@@ -55,7 +55,7 @@ func Open(dir string, opts ...Option) (r *Reader, err error) {
 }
 
 func open(dir string, c config) (*Reader, error) {
-	if err := checkDir(dir); err != nil {
+	if err := checkDir(dir, !c.deferVerify); err != nil {
 		return nil, err
 	}
 	db, err := badger.Open(readerOptions(dir, c))
@@ -71,7 +71,7 @@ func open(dir string, c config) (*Reader, error) {
 }
 
 // checkDir classifies dir before badger sees it.
-func checkDir(dir string) error {
+func checkDir(dir string, fullTables bool) error {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return err
@@ -95,7 +95,7 @@ func checkDir(dir string) error {
 	if err := checkManifest(dir); err != nil {
 		return err
 	}
-	return checkTables(dir)
+	return checkTables(dir, fullTables)
 }
 
 // writerError explains a LOCK file. A writer (badger in read-write mode)
@@ -151,6 +151,9 @@ func (r *Reader) Verify() (err error) {
 	defer r.mu.RUnlock()
 	if r.db == nil {
 		return ErrClosed
+	}
+	if err := checkTables(r.dir, true); err != nil {
+		return fmt.Errorf("verify store %s: %w", r.dir, err)
 	}
 	if err := r.verify(); err != nil {
 		return fmt.Errorf("verify store %s: %w", r.dir, err)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 )
@@ -196,4 +197,16 @@ type Stats struct {
 func (st Stats) String() string {
 	return fmt.Sprintf("%d faults (%d zero), %d events, %d bytes on demand, %d prefetched",
 		st.Faults, st.ZeroFaults, st.Events, st.FaultBytes, st.PrefetchBytes)
+}
+
+// FaultPercentile returns the p-th percentile (0 < p <= 100) of the data
+// fault service times, 0 without faults.
+func (st Stats) FaultPercentile(p float64) time.Duration {
+	if len(st.FaultTimes) == 0 {
+		return 0
+	}
+	t := append([]time.Duration(nil), st.FaultTimes...)
+	slices.Sort(t)
+	i := int(float64(len(t))*p/100+0.5) - 1
+	return t[min(max(i, 0), len(t)-1)]
 }

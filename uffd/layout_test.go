@@ -3,6 +3,7 @@ package uffd
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 const p = pageSize
@@ -110,5 +111,18 @@ func TestLayoutCloneAndNext(t *testing.T) {
 	}
 	if _, _, ok := l.nextPending(0); ok {
 		t.Error("nextPending in an empty layout")
+	}
+}
+
+func TestFaultPercentile(t *testing.T) {
+	var st Stats
+	if st.FaultPercentile(50) != 0 {
+		t.Error("percentile of nothing")
+	}
+	for i := 100; i >= 1; i-- {
+		st.FaultTimes = append(st.FaultTimes, time.Duration(i))
+	}
+	if st.FaultPercentile(50) != 50 || st.FaultPercentile(99) != 99 || st.FaultPercentile(100) != 100 {
+		t.Errorf("p50 %v p99 %v p100 %v", st.FaultPercentile(50), st.FaultPercentile(99), st.FaultPercentile(100))
 	}
 }

@@ -90,15 +90,36 @@ func restore(t *testing.T, dir string) int {
 	return pid
 }
 
-// checkpoint dumps v, reaps it, restores it and checks the pid came back.
+// checkpoint dumps v, reaps it, restores it and checks the pid came back,
+// with the CPUs it may run on (crlazy pins a task while it works on it).
 func checkpoint(t *testing.T, v *testutil.Victim) string {
 	t.Helper()
+	cpus := statusLine(t, v.Pid, "Cpus_allowed_list")
 	dir := dump(t, v)
 	v.Reap(t)
 	if pid := restore(t, dir); pid != v.Pid {
 		t.Fatalf("restored pid %d, dumped %d", pid, v.Pid)
 	}
+	if got := statusLine(t, v.Pid, "Cpus_allowed_list"); got != cpus {
+		t.Errorf("restored process may run on CPUs %q, the original on %q", got, cpus)
+	}
 	return dir
+}
+
+// statusLine returns the value of a line of /proc/PID/status.
+func statusLine(t *testing.T, pid int, key string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("no %s in /proc/%d/status", key, pid)
+	return ""
 }
 
 func atoi(t *testing.T, s string) int {
@@ -271,8 +292,12 @@ func TestLeaveRunning(t *testing.T) {
 	v := testutil.StartVictim(t, testutil.BuildVictim(t, "memcount"), "16")
 	v.WaitLine(t, regexp.MustCompile(`^ready `), lineTimeout)
 	before := v.WaitLine(t, tickRe, lineTimeout)
+	cpus := statusLine(t, v.Pid, "Cpus_allowed_list")
 	dir := dump(t, v, "--leave-running")
 	testutil.CheckRunning(t, v.Pid)
+	if got := statusLine(t, v.Pid, "Cpus_allowed_list"); got != cpus {
+		t.Errorf("after a --leave-running dump the process may run on CPUs %q, before on %q", got, cpus)
+	}
 	after := v.WaitLine(t, tickRe, lineTimeout)
 	if atoi(t, after[1]) <= atoi(t, before[1]) {
 		t.Fatalf("counter went from %s to %s after a --leave-running dump", before[1], after[1])

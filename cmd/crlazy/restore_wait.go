@@ -48,7 +48,8 @@ func finishPages(p *restorer.Process, log *slog.Logger) {
 	}
 	if st := p.LazyStats(); st.Spaces > 0 {
 		log.Info("all pages in", "pid", p.PID, "after", st.AllIn, "faults", st.Faults,
-			"zero_faults", st.ZeroFaults, "fault_bytes", st.FaultBytes, "prefetched_bytes", st.PrefetchBytes)
+			"zero_faults", st.ZeroFaults, "fault_bytes", st.FaultBytes, "prefetched_bytes", st.PrefetchBytes,
+			"fault_p50", st.FaultPercentile(50), "fault_p99", st.FaultPercentile(99), "spaces", st.Spaces)
 	}
 }
 

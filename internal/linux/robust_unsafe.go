@@ -16,3 +16,13 @@ func GetRobustList(tid int) (head uint64, length uint64, err error) {
 	}
 	return h, l, nil
 }
+
+// CurrentCPU returns the CPU the calling thread runs on.
+func CurrentCPU() (int, error) {
+	var cpu, node uint32
+	_, _, e := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&cpu)), uintptr(unsafe.Pointer(&node)), 0)
+	if e != 0 {
+		return 0, os.NewSyscallError("getcpu", e)
+	}
+	return int(cpu), nil
+}

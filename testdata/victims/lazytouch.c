@@ -1,19 +1,20 @@
 /*
- * lazytouch MIB: a victim for lazy restore. It fills MIB MiB with a
+ * lazytouch MIB [HOT]: a victim for lazy restore. It fills MIB MiB with a
  * pattern that is a pure function of the page index (every 16th page is
- * left all zeros, to mix holes in), then forever: visits every page in a
- * new random order, checks its content, and counts the pass.
+ * left all zeros, to mix holes in), then forever: visits every page (or
+ * only the hot ones: HOT percent of the pages, the same set every pass) in
+ * a new random order, checks its content, and counts the pass.
  *
  * Output (one line each, flushed):
  *   ready <pid> <pages>
- *   pass <n> ok <pages>        after each full pass over every page
+ *   pass <n> ok <pages>        after each pass, with the pages it checked
  *   FAIL page <i> word <j> got <hex> want <hex>
  */
 #include "victim.h"
 
 #include <sys/mman.h>
 
-#define USAGE "lazytouch MIB"
+#define USAGE "lazytouch MIB [HOT]"
 #define PAGE 4096u
 #define WORDS (PAGE / 8u)
 #define ZERO_EVERY 16u
@@ -36,9 +37,12 @@ static void check_page(const uint64_t *mem, size_t page)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2)
+	if (argc != 2 && argc != 3)
 		usage(USAGE);
 	size_t pages = (size_t)parse_count(argv[1], USAGE) * (1048576u / PAGE);
+	unsigned long hot = argc == 3 ? parse_count(argv[2], USAGE) : 100;
+	if (hot == 0 || hot > 100)
+		usage(USAGE);
 	uint64_t *mem = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		fail_errno("mmap");
@@ -49,19 +53,22 @@ int main(int argc, char **argv)
 	size_t *order = malloc(pages * sizeof(*order));
 	if (!order)
 		fail_errno("malloc");
+	/* The hot set: every page i with mix64(i) below the threshold. */
+	size_t visit = 0;
 	for (size_t i = 0; i < pages; i++)
-		order[i] = i;
+		if (hot == 100 || mix64(i) % 100 < hot)
+			order[visit++] = i;
 	say("ready %d %zu", getpid(), pages);
 	uint64_t rng = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;
 	for (unsigned long pass = 1;; pass++) {
-		for (size_t i = pages - 1; i > 0; i--) {
+		for (size_t i = visit - 1; i > 0; i--) {
 			rng = mix64(rng + i);
 			size_t k = rng % (i + 1), t = order[i];
 			order[i] = order[k];
 			order[k] = t;
 		}
-		for (size_t i = 0; i < pages; i++)
+		for (size_t i = 0; i < visit; i++)
 			check_page(mem, order[i]);
-		say("pass %lu ok %zu", pass, pages);
+		say("pass %lu ok %zu", pass, visit);
 	}
 }
