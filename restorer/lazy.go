@@ -40,8 +40,8 @@ func lazyVMA(v *vma.VmaEntry) bool {
 }
 
 // eagerRanges returns the address ranges filled before the process runs,
-// sorted and merged: everything, or with lazy pages the other areas and a
-// window around the stack pointer.
+// sorted and merged: everything, or with lazy pages the other areas, a
+// window around the stack pointer and the first of the working set.
 func (rs *restorer) eagerRanges() [][2]uint64 {
 	if !rs.lazy {
 		return [][2]uint64{{0, maxUserAddr}}
@@ -52,13 +52,37 @@ func (rs *restorer) eagerRanges() [][2]uint64 {
 			out = append(out, [2]uint64{v.GetStart(), v.GetEnd()})
 		}
 	}
-	sp := rs.img.core.GetThreadInfo().GetGpregs().GetSp()
-	for _, v := range rs.img.mm.GetVmas() {
-		if lazyVMA(v) && sp >= v.GetStart() && sp < v.GetEnd() {
-			lo := max(v.GetStart(), (sp-min(sp, stackWindow))&^(linux.PageSize-1))
-			hi := min(v.GetEnd(), (sp+stackWindow+linux.PageSize-1)&^(linux.PageSize-1))
-			out = append(out, [2]uint64{lo, hi})
+	return mergeRanges(append(out, rs.prefilled()...))
+}
+
+// prefilled returns the ranges of lazy areas filled before the process
+// runs: a window around the stack pointer, and the chunks holding the
+// first pages of the working set up to prefill bytes (REAP-style: a
+// second cold start finds what it touches first already there).
+func (rs *restorer) prefilled() [][2]uint64 {
+	var out [][2]uint64
+	clip := func(lo, hi uint64) {
+		for _, v := range rs.img.mm.GetVmas() {
+			if lazyVMA(v) && lo < v.GetEnd() && hi > v.GetStart() {
+				out = append(out, [2]uint64{max(lo, v.GetStart()), min(hi, v.GetEnd())})
+			}
 		}
+	}
+	sp := rs.img.core.GetThreadInfo().GetGpregs().GetSp()
+	clip((sp-min(sp, stackWindow))&^(linux.PageSize-1), (sp+stackWindow+linux.PageSize-1)&^(linux.PageSize-1))
+	seen := map[uint64]bool{}
+	var budget uint64
+	for _, page := range rs.wset {
+		w := page &^ (images.ChunkMaxBytes - 1)
+		if seen[w] {
+			continue
+		}
+		if budget+images.ChunkMaxBytes > rs.prefill {
+			break
+		}
+		seen[w] = true
+		budget += images.ChunkMaxBytes
+		clip(w, w+images.ChunkMaxBytes)
 	}
 	return mergeRanges(out)
 }

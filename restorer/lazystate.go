@@ -4,12 +4,18 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/crlazy/crlazy/inject"
 	"github.com/crlazy/crlazy/internal/linux"
 	"github.com/crlazy/crlazy/store"
 	"github.com/crlazy/crlazy/uffd"
 )
+
+// recordWindow is how long a lazy restore that records the working set
+// serves demand faults only before it starts prefetching in address
+// order: what the process touches in that time is its working set.
+const recordWindow = 100 * time.Millisecond
 
 // RecordMode says whether a lazy restore records its working set.
 type RecordMode int
@@ -57,19 +63,24 @@ func (rs *restorer) startLazy(opts Options, r *store.Reader, tr *inject.Tracer) 
 		pdeath: rs.img.core.GetThreadCore().GetPdeathSig(),
 		digest: hdr.GetContents().GetKeyDigest(), dir: opts.ImagesDir, tr: tr, r: r,
 		log: rs.log, verifyDone: make(chan struct{})}
-	wset := loadWorkingSet(opts.ImagesDir, lz.digest, lz.mm, rs.log)
+	wset := rs.wset
 	switch opts.RecordWorkingSet {
 	case RecordOn:
 		lz.record = true
 	case RecordAuto:
 		lz.record = wset == nil
 	}
+	var delay time.Duration
+	if lz.record {
+		delay = recordWindow
+	}
 	lz.h = uffd.New(uffd.Config{
-		Source:     storeSource{r},
-		MM:         lz.mm,
-		WorkingSet: wset,
-		Record:     lz.record,
-		OnFatal:    lz.kill,
+		Source:        storeSource{r},
+		MM:            lz.mm,
+		WorkingSet:    wset,
+		Record:        lz.record,
+		PrefetchDelay: delay,
+		OnFatal:       lz.kill,
 		Done: func(root bool) {
 			if root {
 				lz.removeGuard()
@@ -77,10 +88,15 @@ func (rs *restorer) startLazy(opts Options, r *store.Reader, tr *inject.Tracer) 
 		},
 		Log: rs.log,
 	})
-	if err := lz.h.Add(rs.uffd, rs.lazyAreas()); err != nil {
+	filled := rs.prefilled()
+	if err := lz.h.Add(rs.uffd, rs.lazyAreas(), filled); err != nil {
 		return nil, err
 	}
-	rs.log.Info("lazy pages", "working_set_pages", len(wset), "recording", lz.record)
+	var filledBytes uint64
+	for _, f := range filled {
+		filledBytes += f[1] - f[0]
+	}
+	rs.log.Info("lazy pages", "working_set_pages", len(wset), "prefilled_bytes", filledBytes, "recording", lz.record)
 	go lz.verify()
 	return lz, nil
 }

@@ -38,6 +38,10 @@ type Options struct {
 	// RecordWorkingSet: whether a lazy restore records which pages the
 	// process faults first, for the next lazy restore of the store.
 	RecordWorkingSet RecordMode
+	// WorkingSetPrefill is how many bytes of a recorded working set a
+	// lazy restore fills before the process runs (the rest is prefetched
+	// first, after it runs). 0: none.
+	WorkingSetPrefill uint64
 }
 
 // Stats summarise a restore.
@@ -126,6 +130,11 @@ type restorer struct {
 	lazy  bool
 	uffd  *os.File // our copy of the task's userfaultfd (lazy)
 	guard int      // the task's own copy, at this descriptor
+	// wset is the working set an earlier lazy restore recorded (image
+	// page addresses in first-fault order); prefill how much of it to
+	// fill before the process runs.
+	wset    []uint64
+	prefill uint64
 }
 
 func restore(opts Options) (*Process, error) {
@@ -154,6 +163,10 @@ func restore(opts Options) (*Process, error) {
 	rs, err := prepare(r, log, opts.LazyPages)
 	if err != nil {
 		return nil, err
+	}
+	if rs.lazy {
+		rs.wset = loadWorkingSet(opts.ImagesDir, r.Header().GetContents().GetKeyDigest(), rs.img.mmID, rs.log)
+		rs.prefill = opts.WorkingSetPrefill
 	}
 	rs.log.Debug("image loaded and checked", "after", time.Since(start))
 	if err := rs.create(tr); err != nil {

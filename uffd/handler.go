@@ -23,9 +23,11 @@ type Config struct {
 	WorkingSet []uint64
 	// Record keeps the order of first demand faults (see WorkingSet()).
 	Record bool
-	// PrefetchAhead is how many chunks the prefetch reads ahead; 0 means
-	// defaultPrefetchAhead.
-	PrefetchAhead int
+	// PrefetchDelay holds the background prefetch back for a while after
+	// a space starts, so that a recorded working set holds what the
+	// process touches first rather than what the prefetch happened to
+	// bring before it asked. 0: none.
+	PrefetchDelay time.Duration
 	// OnFatal is called once, from any goroutine, when a page cannot be
 	// provided; the caller must kill the process, which then stops
 	// faulting. nil: nothing is called (Wait still returns the error).
@@ -37,8 +39,6 @@ type Config struct {
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
 }
-
-const defaultPrefetchAhead = 8
 
 // Handler serves the lazy memory of a restored process and of the
 // children it forks. Its methods are safe for concurrent use.
@@ -53,6 +53,7 @@ type Handler struct {
 	mu      sync.Mutex // guards the fields below
 	err     error
 	spaces  int
+	live    map[*space]bool // spaces running, to wake them on Stop
 	wset    []uint64
 	stats   Stats
 	allDone time.Duration
@@ -60,9 +61,6 @@ type Handler struct {
 
 // New returns a Handler; Add gives it spaces to serve.
 func New(cfg Config) *Handler {
-	if cfg.PrefetchAhead <= 0 {
-		cfg.PrefetchAhead = defaultPrefetchAhead
-	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -71,10 +69,15 @@ func New(cfg Config) *Handler {
 }
 
 // Add serves uffd, a non-blocking userfaultfd registered on areas (with
-// UFFD_FEATURE_EVENT_FORK|REMAP|REMOVE|UNMAP), as the root space. The
-// Handler owns uffd from now on.
-func (h *Handler) Add(uffd *os.File, areas []Area) error {
-	s, err := newSpace(h, uffd, newLayout(areas), true)
+// UFFD_FEATURE_EVENT_FORK|REMAP|REMOVE|UNMAP), as the root space; filled
+// lists process ranges inside areas that were filled before the process
+// ran and need nothing. The Handler owns uffd from now on.
+func (h *Handler) Add(uffd *os.File, areas []Area, filled [][2]uint64) error {
+	lay := newLayout(areas)
+	for _, f := range filled {
+		lay.resolve(f[0], f[1])
+	}
+	s, err := newSpace(h, uffd, lay, true)
 	if err != nil {
 		return err
 	}
@@ -86,18 +89,23 @@ func (h *Handler) startSpace(s *space) {
 	h.mu.Lock()
 	h.spaces++
 	h.stats.Spaces++
+	if h.live == nil {
+		h.live = map[*space]bool{}
+	}
+	h.live[s] = true
 	h.mu.Unlock()
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
 		err := s.run()
-		h.spaceEnded(err)
+		h.spaceEnded(s, err)
 	}()
 }
 
-func (h *Handler) spaceEnded(err error) {
+func (h *Handler) spaceEnded(s *space, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	delete(h.live, s)
 	if err != nil && h.err == nil {
 		h.err = err
 	}
@@ -134,7 +142,14 @@ func (h *Handler) Wait() error {
 
 // Stop makes every space give up and close its userfaultfd, and waits.
 func (h *Handler) Stop() {
-	h.once.Do(func() { close(h.stop) })
+	h.once.Do(func() {
+		close(h.stop)
+		h.mu.Lock()
+		for s := range h.live {
+			_ = s.wake.Signal()
+		}
+		h.mu.Unlock()
+	})
 	h.wg.Wait()
 }
 

@@ -190,3 +190,14 @@ func (l *layout) resolveOrig(origStart, origEnd uint64) {
 		l.resolve(r[0], r[1])
 	}
 }
+
+// origPending reports whether the page at image address orig is pending
+// somewhere in the layout.
+func (l *layout) origPending(orig uint64) bool {
+	found := false
+	_ = l.pendingRuns(orig, orig+pageSize, func(uint64, uint64, uint64) error {
+		found = true
+		return nil
+	})
+	return found
+}

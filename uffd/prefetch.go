@@ -2,25 +2,12 @@ package uffd
 
 import (
 	"errors"
-	"sync"
+	"time"
+
+	"github.com/crlazy/crlazy/internal/linux"
 )
 
-// chunkBufBytes is the size of pooled prefetch buffers (the dumper's
-// chunk size; a larger chunk gets a buffer of its own).
-const chunkBufBytes = 128 << 10
-
-var chunkBufs = sync.Pool{New: func() any { b := make([]byte, chunkBufBytes); return &b }}
-
-// fetched is a chunk read ahead by the prefetch reader, or the end of the
-// walk.
-type fetched struct {
-	start    uint64 // image address
-	data     []byte
-	buf      *[]byte // pooled backing store of data, if any
-	err      error
-	walkDone bool
-}
-
+// errStop ends a walk early: the handler stops or the space is gone.
 var errStop = errors.New("prefetch stopped")
 
 // origRanges returns the image ranges of the layout's pending runs,
@@ -38,24 +25,57 @@ func (l *layout) origRanges() [][2]uint64 {
 	return out
 }
 
-// prefetch runs on its own goroutine: it reads the chunks the space still
-// needs, working set first, and hands them to the space goroutine.
-func (s *space) prefetch(ranges [][2]uint64) {
-	seen := map[uint64]bool{}
+// waitDelay answers faults only, for Config.PrefetchDelay.
+func (s *space) waitDelay() error {
+	d := s.h.cfg.PrefetchDelay
+	if d <= 0 {
+		return nil
+	}
+	deadline := time.Now().Add(d)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 || s.h.stopped() {
+			return nil
+		}
+		if err := s.drain(); err != nil {
+			return err
+		}
+		if _, err := linux.PollReadable([]int{s.fd, s.wake.Fd()}, int(left/time.Millisecond)+1); err != nil {
+			return err
+		}
+	}
+}
+
+// prefetch brings in every chunk the space still needs, working set
+// first, on the space goroutine itself: before each chunk it answers the
+// faults and events queued, so a fault waits for at most one chunk, and
+// the chunk is copied straight out of the store (no copy of ours; the
+// store checks it as it reads it). When the walk is over, what is still
+// pending had no chunk: holes, which a fault turns into a zero page.
+func (s *space) prefetch(ranges [][2]uint64) error {
 	src, mm := s.h.cfg.Source, s.h.cfg.MM
+	seen := map[uint64]bool{}
+	apply := func(start uint64, data []byte) error {
+		if s.h.stopped() {
+			return errStop
+		}
+		if err := s.drain(); err != nil {
+			return err
+		}
+		n, err := s.apply(start, data)
+		s.h.count(func(st *Stats) { st.PrefetchBytes += n })
+		return err
+	}
 	for _, addr := range s.h.cfg.WorkingSet {
-		if !inRanges(ranges, addr) {
+		if !inRanges(ranges, addr) || !s.lay.origPending(addr) {
 			continue
 		}
 		_, err := src.FindChunk(mm, addr, func(start uint64, data []byte) error {
-			if seen[start] {
-				return nil
-			}
 			seen[start] = true
-			return s.hand(start, data)
+			return apply(start, data)
 		})
-		if s.handErr(err) {
-			return
+		if err != nil {
+			return err
 		}
 	}
 	for _, r := range ranges {
@@ -63,52 +83,15 @@ func (s *space) prefetch(ranges [][2]uint64) {
 			if seen[start] {
 				return nil
 			}
-			return s.hand(start, data)
+			return apply(start, data)
 		})
-		if s.handErr(err) {
-			return
+		if err != nil {
+			return err
 		}
 	}
-	s.send(fetched{walkDone: true})
-}
-
-// handErr passes a source error on to the space; it reports whether the
-// prefetch must end.
-func (s *space) handErr(err error) bool {
-	if err == nil {
-		return false
-	}
-	if !errors.Is(err, errStop) {
-		s.send(fetched{err: err})
-	}
-	return true
-}
-
-// hand copies a chunk out of the source (whose bytes are only valid in
-// the callback) and queues it.
-func (s *space) hand(start uint64, data []byte) error {
-	f := fetched{start: start}
-	if len(data) <= chunkBufBytes {
-		f.buf = chunkBufs.Get().(*[]byte)
-		f.data = (*f.buf)[:len(data)]
-	} else {
-		f.data = make([]byte, len(data))
-	}
-	copy(f.data, data)
-	if !s.send(f) {
-		return errStop
-	}
+	s.walked = true
+	s.lay.resolve(0, ^uint64(0))
 	return nil
-}
-
-func (s *space) send(f fetched) bool {
-	select {
-	case s.ready <- f:
-		_ = s.wake.Signal()
-		return true
-	case <-s.stop:
-		return false
-	}
 }
 
 func inRanges(ranges [][2]uint64, addr uint64) bool {
@@ -118,23 +101,4 @@ func inRanges(ranges [][2]uint64, addr uint64) bool {
 		}
 	}
 	return false
-}
-
-// prefetched applies a chunk read ahead (space goroutine).
-func (s *space) prefetched(f fetched) error {
-	if f.err != nil {
-		return f.err
-	}
-	if f.walkDone {
-		// What is still pending had no chunk: holes, zero on fault.
-		s.walked = true
-		s.lay.resolve(0, ^uint64(0))
-		return nil
-	}
-	n, err := s.apply(f.start, f.data)
-	if f.buf != nil {
-		chunkBufs.Put(f.buf)
-	}
-	s.h.count(func(st *Stats) { st.PrefetchBytes += n })
-	return err
 }

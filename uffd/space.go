@@ -27,8 +27,8 @@ const (
 // errGone means the address space no longer exists (the process exited).
 var errGone = errors.New("address space gone")
 
-// space serves one userfaultfd. All its fields belong to its goroutine,
-// except ready and wake, which the prefetch reader uses.
+// space serves one userfaultfd. All its fields belong to its goroutine;
+// wake is signalled by the Done goroutine.
 type space struct {
 	h          *Handler
 	uffd       *os.File
@@ -36,8 +36,6 @@ type space struct {
 	lay        *layout
 	root       bool
 	wake       *linux.Eventfd
-	ready      chan fetched  // prefetched chunks, in prefetch order
-	stop       chan struct{} // closed when the space ends: the reader stops
 	walked     bool          // the prefetch walk is over
 	done       chan struct{} // closed when Config.Done returned
 	doneCalled bool
@@ -53,8 +51,7 @@ func newSpace(h *Handler, uffd *os.File, lay *layout, root bool) (*space, error)
 	if err != nil {
 		return nil, err
 	}
-	return &space{h: h, uffd: uffd, fd: fd, lay: lay, root: root, wake: wake,
-		ready: make(chan fetched, h.cfg.PrefetchAhead), stop: make(chan struct{}), done: make(chan struct{})}, nil
+	return &space{h: h, uffd: uffd, fd: fd, lay: lay, root: root, wake: wake, done: make(chan struct{})}, nil
 }
 
 // run serves the space until every page is in and Done returned, the
@@ -63,26 +60,27 @@ func (s *space) run() error {
 	defer s.close()
 	ranges := s.lay.origRanges()
 	s.h.log.Debug("serving lazy pages", "uffd", s.fd, "root", s.root, "pending_pages", s.lay.pending, "ranges", len(ranges))
-	go s.prefetch(ranges)
-	for {
-		err := s.step()
-		if errors.Is(err, errGone) {
-			s.h.log.Debug("address space gone", "uffd", s.fd, "root", s.root, "pending_pages", s.lay.pending)
-			return nil
-		}
-		if err != nil {
-			s.h.fatal(err)
-			return err
-		}
+	err := s.waitDelay()
+	if err == nil {
+		err = s.prefetch(ranges)
+	}
+	for err == nil {
 		if s.finished() {
 			s.h.log.Debug("all pages in", "uffd", s.fd, "root", s.root)
 			return nil
 		}
+		err = s.step()
 	}
+	switch {
+	case errors.Is(err, errGone), errors.Is(err, errStop):
+		s.h.log.Debug("address space gone", "uffd", s.fd, "root", s.root, "pending_pages", s.lay.pending)
+		return nil
+	}
+	s.h.fatal(err)
+	return err
 }
 
 func (s *space) close() {
-	close(s.stop)
 	s.uffd.Close()
 	s.wake.Close()
 }
@@ -110,19 +108,13 @@ func (s *space) finished() bool {
 	}
 }
 
-// step handles messages, then one prefetched chunk, and waits when there
-// is neither.
+// step handles the queued messages, then waits for more (or for Done).
 func (s *space) step() error {
 	if s.h.stopped() {
-		return errGone
+		return errStop
 	}
 	if err := s.drain(); err != nil {
 		return err
-	}
-	select {
-	case f := <-s.ready:
-		return s.prefetched(f)
-	default:
 	}
 	ready, err := linux.PollReadable([]int{s.fd, s.wake.Fd()}, -1)
 	if err != nil {

@@ -16,13 +16,14 @@ func init() {
 
 // restoreFlags are restore's command line.
 type restoreFlags struct {
-	opts      restorer.Options
-	lf        logFlags
-	detach    bool
-	statusFd  int
-	record    bool
-	fs        *pflag.FlagSet
-	notYetErr func() error
+	opts       restorer.Options
+	lf         logFlags
+	detach     bool
+	statusFd   int
+	record     bool
+	prefillMiB uint64
+	fs         *pflag.FlagSet
+	notYetErr  func() error
 }
 
 func parseRestore(args []string) (*restoreFlags, int, bool) {
@@ -34,6 +35,7 @@ func parseRestore(args []string) (*restoreFlags, int, bool) {
 	fs.IntVar(&f.statusFd, "status-fd", -1, "write a NUL byte to this descriptor and close it once the process runs")
 	fs.BoolVar(&f.opts.LazyPages, "lazy-pages", false, "run the process at once and bring its memory in on demand")
 	fs.BoolVar(&f.record, "record-working-set", false, "record the pages faulted first for later lazy restores (default: when none is recorded yet)")
+	fs.Uint64Var(&f.prefillMiB, "working-set-prefill", 256, "MiB of a recorded working set to fill before the process runs (0: none)")
 	f.lf.add(fs)
 	f.notYetErr = notYet(fs, "tcp-established", "ext-unix-sk", "file-locks", "shell-job", "page-server", "address", "port")
 	if st, ok := parseFlags(fs, args); !ok {
@@ -46,6 +48,7 @@ func parseRestore(args []string) (*restoreFlags, int, bool) {
 		fmt.Fprintln(os.Stderr, "crlazy restore: -D DIR is required")
 		return nil, 2, false
 	}
+	f.opts.WorkingSetPrefill = f.prefillMiB << 20
 	if fs.Changed("record-working-set") {
 		f.opts.RecordWorkingSet = restorer.RecordOff
 		if f.record {

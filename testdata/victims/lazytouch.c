@@ -2,8 +2,9 @@
  * lazytouch MIB [HOT]: a victim for lazy restore. It fills MIB MiB with a
  * pattern that is a pure function of the page index (every 16th page is
  * left all zeros, to mix holes in), then forever: visits every page (or
- * only the hot ones: HOT percent of the pages, the same set every pass) in
- * a new random order, checks its content, and counts the pass.
+ * only the hot ones: HOT percent of the pages, in runs of HOT_RUN pages as
+ * a program's working set is, the same set every pass) in a new random
+ * order, checks its content, and counts the pass.
  *
  * Output (one line each, flushed):
  *   ready <pid> <pages>
@@ -18,6 +19,7 @@
 #define PAGE 4096u
 #define WORDS (PAGE / 8u)
 #define ZERO_EVERY 16u
+#define HOT_RUN 64u
 
 static uint64_t want_word(size_t page, size_t word)
 {
@@ -53,10 +55,10 @@ int main(int argc, char **argv)
 	size_t *order = malloc(pages * sizeof(*order));
 	if (!order)
 		fail_errno("malloc");
-	/* The hot set: every page i with mix64(i) below the threshold. */
+	/* The hot set: the runs of HOT_RUN pages whose hash falls below HOT. */
 	size_t visit = 0;
 	for (size_t i = 0; i < pages; i++)
-		if (hot == 100 || mix64(i) % 100 < hot)
+		if (hot == 100 || mix64(i / HOT_RUN) % 100 < hot)
 			order[visit++] = i;
 	say("ready %d %zu", getpid(), pages);
 	uint64_t rng = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;
