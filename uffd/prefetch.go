@@ -25,6 +25,9 @@ func (l *layout) origRanges() [][2]uint64 {
 	return out
 }
 
+// maxPollMs bounds a poll timeout (the kernel takes an int).
+const maxPollMs = 1 << 30
+
 // waitDelay answers faults only, for Config.PrefetchDelay.
 func (s *space) waitDelay() error {
 	d := s.h.cfg.PrefetchDelay
@@ -40,7 +43,8 @@ func (s *space) waitDelay() error {
 		if err := s.drain(); err != nil {
 			return err
 		}
-		if _, err := linux.PollReadable([]int{s.fd, s.wake.Fd()}, int(left/time.Millisecond)+1); err != nil {
+		ms := min(left/time.Millisecond+1, maxPollMs)
+		if _, err := linux.PollReadable([]int{s.fd, s.wake.Fd()}, int(ms)); err != nil {
 			return err
 		}
 	}

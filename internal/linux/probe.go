@@ -56,3 +56,11 @@ func DupFile(f *os.File) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(nfd), f.Name()), nil
 }
+
+// Madvise applies advice to a slice returned by MmapAnon (or part of it).
+func Madvise(b []byte, advice int) error {
+	return os.NewSyscallError("madvise", unix.Madvise(b, advice))
+}
+
+// MadvDontneed is MADV_DONTNEED.
+const MadvDontneed = unix.MADV_DONTNEED
