@@ -22,6 +22,26 @@ type Options struct {
 	LeaveRunning bool
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
+	// Pages receives the page chunks instead of the local store (a page
+	// server); the local store still gets every record, the pagemap
+	// included. Its Commit is called after the local store's. nil: the
+	// chunks go into the local store.
+	Pages PageSink
+}
+
+// PageSink receives the page chunks of a dump.
+//
+// PutChunk and AfterCommit are called from one goroutine; the sink owns
+// data from then on and must not be given it back before AfterCommit's
+// function runs.
+type PageSink interface {
+	// PutChunk takes the bytes of the non-zero pages of mm at addr.
+	PutChunk(mm uint32, addr uint64, data []byte) error
+	// AfterCommit runs fn once the chunks put so far are stored (their
+	// buffers may be reused then).
+	AfterCommit(fn func()) error
+	// Commit makes every chunk durable; the dump fails if it fails.
+	Commit() error
 }
 
 // Stats summarise a dump.
@@ -149,7 +169,11 @@ func (c *collector) run(opts Options) (Stats, error) {
 	if err != nil {
 		return c.stats, err
 	}
-	if err := c.write(w); err != nil {
+	pages := opts.Pages
+	if pages == nil {
+		pages = localPages{w}
+	}
+	if err := c.write(w, pages); err != nil {
 		_ = w.Abort()
 		return c.stats, err
 	}
@@ -157,10 +181,26 @@ func (c *collector) run(opts Options) (Stats, error) {
 		_ = w.Abort()
 		return c.stats, err
 	}
+	if opts.Pages != nil {
+		if err := opts.Pages.Commit(); err != nil {
+			return c.stats, fmt.Errorf("commit pages: %w", err)
+		}
+	}
 	c.log.Info("store committed", "dir", opts.ImagesDir, "data_pages", c.stats.PagesData,
 		"zero_pages", c.stats.PagesZero, "chunks", c.stats.Chunks)
 	return c.stats, nil
 }
+
+// localPages puts chunks into the local store, whose Commit covers them.
+type localPages struct{ w *store.Writer }
+
+func (l localPages) PutChunk(mm uint32, addr uint64, data []byte) error {
+	return l.w.PutChunk(mm, addr, data)
+}
+
+func (l localPages) AfterCommit(fn func()) error { return l.w.AfterCommit(fn) }
+
+func (l localPages) Commit() error { return nil }
 
 // release undoes injection and lets the process run.
 func (c *collector) release() error {

@@ -42,7 +42,7 @@ type batch struct {
 }
 
 // dumpPages saves the pages of every planned area of mm.
-func (c *collector) dumpPages(w *store.Writer, mm uint32) error {
+func (c *collector) dumpPages(w *store.Writer, pages PageSink, mm uint32) error {
 	pm, err := proc.OpenPagemap(c.pid)
 	if err != nil {
 		return err
@@ -58,7 +58,7 @@ func (c *collector) dumpPages(w *store.Writer, mm uint32) error {
 		free <- make([]byte, readBatchBytes)
 	}
 	go c.readBatches(pm, batches, free, stop)
-	rec := &pagemapRecorder{w: w, mm: mm, stats: &c.stats}
+	rec := &pagemapRecorder{w: w, pages: pages, mm: mm, stats: &c.stats}
 	for b := range batches {
 		if b.err != nil {
 			return b.err
@@ -67,7 +67,7 @@ func (c *collector) dumpPages(w *store.Writer, mm uint32) error {
 			return err
 		}
 		buf := b.buf[:cap(b.buf)]
-		if err := w.AfterCommit(func() { free <- buf }); err != nil {
+		if err := pages.AfterCommit(func() { free <- buf }); err != nil {
 			return err
 		}
 	}
@@ -211,7 +211,8 @@ func readRuns(pid int, b batch) error {
 
 // pagemapRecorder turns read pages into chunks and pagemap entries.
 type pagemapRecorder struct {
-	w     *store.Writer
+	w     *store.Writer // records
+	pages PageSink      // chunks
 	mm    uint32
 	stats *Stats
 	cur   *pagemap.PagemapEntry // run being extended
@@ -255,7 +256,7 @@ func (p *pagemapRecorder) span(addr uint64, data []byte, zero bool) error {
 	if zero {
 		p.stats.PagesZero += pages
 	} else {
-		if err := p.w.PutChunk(p.mm, addr, data); err != nil {
+		if err := p.pages.PutChunk(p.mm, addr, data); err != nil {
 			return err
 		}
 		p.stats.PagesData += pages

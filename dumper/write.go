@@ -36,7 +36,7 @@ func newHeader(xfeatures uint64) *crlazypb.Header {
 }
 
 // write stores every record and then the pages.
-func (c *collector) write(w *store.Writer) error {
+func (c *collector) write(w *store.Writer, pages PageSink) error {
 	img := c.img
 	pid := uint32(c.pid)
 	inv := &inventory.InventoryEntry{
@@ -71,5 +71,5 @@ func (c *collector) write(w *store.Writer) error {
 			return err
 		}
 	}
-	return c.dumpPages(w, pid)
+	return c.dumpPages(w, pages, pid)
 }

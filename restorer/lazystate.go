@@ -75,7 +75,7 @@ func (rs *restorer) startLazy(opts Options, r *store.Reader, tr *inject.Tracer) 
 		delay = recordWindow
 	}
 	lz.h = uffd.New(uffd.Config{
-		Source:        storeSource{r},
+		Source:        rs.pages,
 		MM:            lz.mm,
 		WorkingSet:    wset,
 		Record:        lz.record,

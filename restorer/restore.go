@@ -42,6 +42,10 @@ type Options struct {
 	// lazy restore fills before the process runs (the rest is prefetched
 	// first, after it runs). 0: none.
 	WorkingSetPrefill uint64
+	// Pages provides the page chunks instead of the local store (a page
+	// server); the records still come from the local store. nil: the
+	// local store.
+	Pages uffd.Source
 }
 
 // Stats summarise a restore.
@@ -135,6 +139,7 @@ type restorer struct {
 	// fill before the process runs.
 	wset    []uint64
 	prefill uint64
+	pages   uffd.Source // where chunks come from
 }
 
 func restore(opts Options) (*Process, error) {
@@ -163,6 +168,10 @@ func restore(opts Options) (*Process, error) {
 	rs, err := prepare(r, log, opts.LazyPages)
 	if err != nil {
 		return nil, err
+	}
+	rs.pages = opts.Pages
+	if rs.pages == nil {
+		rs.pages = storeSource{r}
 	}
 	if rs.lazy {
 		rs.wset = loadWorkingSet(opts.ImagesDir, r.Header().GetContents().GetKeyDigest(), rs.img.mmID, rs.log)

@@ -122,7 +122,7 @@ func (rs *restorer) fillPages(r *store.Reader) error {
 	var pages atomic.Uint64
 	for _, rg := range work {
 		g.Go(func() error {
-			return r.ChunksIn(rs.img.mmID, rg[0], rg[1], func(addr uint64, data []byte) error {
+			return rs.pages.ChunksIn(rs.img.mmID, rg[0], rg[1], func(addr uint64, data []byte) error {
 				s, e := max(addr, rg[0]), min(addr+uint64(len(data)), rg[1])
 				if s >= e {
 					return nil
