@@ -16,28 +16,33 @@ import (
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/rseq"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/siginfo"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/timer"
+	"github.com/crlazy/crlazy/inject"
 	"github.com/crlazy/crlazy/internal/linux"
 	"github.com/crlazy/crlazy/internal/proc"
 	"github.com/crlazy/crlazy/internal/xsave"
 	"google.golang.org/protobuf/proto"
 )
 
-// image is everything collected about one process.
+// image is everything collected about one process. fs and fdinfos are
+// nil when the process shares them with an earlier one (CLONE_FS,
+// CLONE_FILES): the owner's records serve both.
 type image struct {
+	pid     int
 	pstree  *pstree.PstreeEntry
-	core    *criucore.CoreEntry
+	cores   []*criucore.CoreEntry // one per thread, the leader first
 	ids     *criucore.TaskKobjIdsEntry
 	mm      *mm.MmEntry
 	fs      *fsimg.FsEntry
-	files   *fileTable
+	files   *fileTable // tree-wide
 	fdinfos []*fdinfo.FdinfoEntry
 	areas   []area
 	// xfeatures is the XCR0 mask of the dumping host, for the header.
 	xfeatures uint64
 }
 
-func (c *collector) collect() (*image, error) {
-	img := &image{files: &fileTable{}, mm: &mm.MmEntry{}, fs: &fsimg.FsEntry{}}
+func (c *collector) collect(files *fileTable) (*image, error) {
+	p := c.p
+	img := &image{pid: c.pid, files: files, mm: &mm.MmEntry{}}
 	status, err := proc.ReadStatus(c.pid)
 	if err != nil {
 		return nil, err
@@ -46,35 +51,44 @@ func (c *collector) collect() (*image, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, step := range []func(*image) error{c.collectFiles, c.collectFs, c.collectMemory} {
+	steps := []func(*image) error{c.collectMemory}
+	if p.filesID == uint32(p.pid) {
+		steps = append(steps, c.collectFiles)
+	}
+	if p.fsID == uint32(p.pid) {
+		img.fs = &fsimg.FsEntry{Umask: proto.Uint32(status.Umask)}
+		steps = append(steps, c.collectFs)
+	}
+	for _, step := range steps {
 		if err := step(img); err != nil {
 			return nil, err
 		}
 	}
-	rs, err := c.queryRemote()
+	prs, trs, err := c.queryRemote()
 	if err != nil {
 		return nil, err
 	}
-	if err := c.collectMM(img, stat, rs); err != nil {
+	if err := c.collectMM(img, stat, prs); err != nil {
 		return nil, err
 	}
-	if err := c.collectCore(img, status, stat, rs); err != nil {
+	if err := c.collectCores(img, status, stat, prs, trs); err != nil {
 		return nil, err
 	}
 	img.pstree = &pstree.PstreeEntry{
-		Pid:     proto.Uint32(uint32(c.pid)),
-		Ppid:    proto.Uint32(0),
-		Pgid:    proto.Uint32(uint32(stat.Pgrp)),
-		Sid:     proto.Uint32(uint32(stat.Session)),
-		Threads: []uint32{uint32(c.pid)},
+		Pid:  proto.Uint32(uint32(c.pid)),
+		Ppid: proto.Uint32(uint32(p.ppid)),
+		Pgid: proto.Uint32(uint32(stat.Pgrp)),
+		Sid:  proto.Uint32(uint32(stat.Session)),
 	}
-	id := proto.Uint32(uint32(c.pid))
-	img.ids = &criucore.TaskKobjIdsEntry{VmId: id, FilesId: id, FsId: id, SighandId: id}
-	img.fs.Umask = proto.Uint32(status.Umask)
+	for _, t := range p.tasks {
+		img.pstree.Threads = append(img.pstree.Threads, uint32(t.TID))
+	}
+	img.ids = &criucore.TaskKobjIdsEntry{VmId: proto.Uint32(p.vmID), FilesId: proto.Uint32(p.filesID),
+		FsId: proto.Uint32(p.fsID), SighandId: proto.Uint32(p.sighandID)}
 	return img, nil
 }
 
-func (c *collector) collectMM(img *image, stat *proc.Stat, rs remoteState) error {
+func (c *collector) collectMM(img *image, stat *proc.Stat, rs processRemote) error {
 	auxv, err := proc.ReadAuxv(c.pid)
 	if err != nil {
 		return err
@@ -104,41 +118,51 @@ func (c *collector) collectMM(img *image, stat *proc.Stat, rs remoteState) error
 	return nil
 }
 
-func (c *collector) collectCore(img *image, status *proc.Status, stat *proc.Stat, rs remoteState) error {
-	ti, err := c.collectCPU(img)
-	if err != nil {
-		return err
-	}
-	ti.ClearTidAddr = proto.Uint64(rs.tidAddress)
-	tc, err := c.taskCore(status, stat, rs)
-	if err != nil {
-		return err
-	}
-	th, err := c.threadCore(status, stat, rs)
-	if err != nil {
-		return err
-	}
-	img.core = &criucore.CoreEntry{
-		Mtype:      criucore.CoreEntry_X86_64.Enum(),
-		ThreadInfo: ti,
-		Tc:         tc,
-		ThreadCore: th,
+// collectCores records every thread; the leader's core also holds the
+// process-wide state (tc).
+func (c *collector) collectCores(img *image, status *proc.Status, stat *proc.Stat, prs processRemote, trs []threadRemote) error {
+	for i, t := range c.p.tasks {
+		ti, err := c.collectCPU(img, t)
+		if err != nil {
+			return err
+		}
+		ti.ClearTidAddr = proto.Uint64(trs[i].tidAddress)
+		tstatus, tstat := status, stat
+		if i > 0 {
+			if tstatus, err = proc.ReadTaskStatus(c.pid, t.TID); err != nil {
+				return err
+			}
+			if tstat, err = proc.ReadTaskStat(c.pid, t.TID); err != nil {
+				return err
+			}
+		}
+		th, err := c.threadCore(t, tstatus, tstat, trs[i])
+		if err != nil {
+			return err
+		}
+		core := &criucore.CoreEntry{Mtype: criucore.CoreEntry_X86_64.Enum(), ThreadInfo: ti, ThreadCore: th}
+		if i == 0 {
+			if core.Tc, err = c.taskCore(status, stat, prs); err != nil {
+				return err
+			}
+		}
+		img.cores = append(img.cores, core)
 	}
 	return nil
 }
 
 // collectCPU reads registers, xstate and rseq by ptrace.
-func (c *collector) collectCPU(img *image) (*corex86.ThreadInfoX86, error) {
-	x, err := c.task.Xstate()
+func (c *collector) collectCPU(img *image, t *inject.Task) (*corex86.ThreadInfoX86, error) {
+	x, err := t.Xstate()
 	if err != nil {
 		return nil, err
 	}
 	fp, err := xsave.Encode(x)
 	if err != nil {
-		return nil, unsupported(err.Error(), "pid %d xstate", c.pid)
+		return nil, unsupported(err.Error(), "pid %d tid %d xstate", c.pid, t.TID)
 	}
 	img.xfeatures = xsave.HostFeatures(x)
-	return &corex86.ThreadInfoX86{Gpregs: gpregs(&c.task.Regs), Fpregs: fp}, nil
+	return &corex86.ThreadInfoX86{Gpregs: gpregs(&t.Regs), Fpregs: fp}, nil
 }
 
 func gpregs(r *linux.Regs) *corex86.UserX86RegsEntry {
@@ -153,7 +177,7 @@ func gpregs(r *linux.Regs) *corex86.UserX86RegsEntry {
 	}
 }
 
-func (c *collector) taskCore(status *proc.Status, stat *proc.Stat, rs remoteState) (*criucore.TaskCoreEntry, error) {
+func (c *collector) taskCore(status *proc.Status, stat *proc.Stat, rs processRemote) (*criucore.TaskCoreEntry, error) {
 	pers, err := proc.ReadPersonality(c.pid)
 	if err != nil {
 		return nil, err
@@ -166,8 +190,9 @@ func (c *collector) taskCore(status *proc.Status, stat *proc.Stat, rs remoteStat
 	if err != nil {
 		return nil, err
 	}
+	leader := c.p.leader()
 	state := crit.TaskAlive
-	if c.task.GroupStop != 0 {
+	if leader.GroupStop != 0 {
 		state = crit.TaskStopped
 	}
 	tc := &criucore.TaskCoreEntry{
@@ -175,7 +200,7 @@ func (c *collector) taskCore(status *proc.Status, stat *proc.Stat, rs remoteStat
 		ExitCode:       proto.Uint32(0),
 		Personality:    proto.Uint32(pers),
 		Flags:          proto.Uint32(stat.Flags),
-		BlkSigset:      proto.Uint64(c.task.Sigmask),
+		BlkSigset:      proto.Uint64(leader.Sigmask),
 		Comm:           proto.String(status.Name),
 		Timers:         itimers(rs.itimers),
 		Rlimits:        &criucore.TaskRlimitsEntry{},
@@ -183,10 +208,10 @@ func (c *collector) taskCore(status *proc.Status, stat *proc.Stat, rs remoteStat
 		Sigactions:     rs.sigactions,
 		ChildSubreaper: proto.Bool(rs.childSubreaper),
 	}
-	if c.task.GroupStop != 0 {
-		tc.StopSigno = proto.Uint32(uint32(c.task.GroupStop))
+	if leader.GroupStop != 0 {
+		tc.StopSigno = proto.Uint32(uint32(leader.GroupStop))
 	}
-	if tc.SignalsS, err = c.pendingSignals(true); err != nil {
+	if tc.SignalsS, err = pendingSignals(leader, true); err != nil {
 		return nil, err
 	}
 	for _, l := range limits {
@@ -205,12 +230,12 @@ func itimers(t [3]linux.Itimerval) *timer.TaskTimersEntry {
 	return &timer.TaskTimersEntry{Real: e(t[itimerReal]), Virt: e(t[itimerVirtual]), Prof: e(t[itimerProf])}
 }
 
-func (c *collector) threadCore(status *proc.Status, stat *proc.Stat, rs remoteState) (*criucore.ThreadCoreEntry, error) {
-	head, length, err := linux.GetRobustList(c.pid)
+func (c *collector) threadCore(t *inject.Task, status *proc.Status, stat *proc.Stat, rs threadRemote) (*criucore.ThreadCoreEntry, error) {
+	head, length, err := linux.GetRobustList(t.TID)
 	if err != nil {
 		return nil, err
 	}
-	rc, err := c.task.RseqConfig()
+	rc, err := t.RseqConfig()
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +245,7 @@ func (c *collector) threadCore(status *proc.Status, stat *proc.Stat, rs remoteSt
 		SchedNice:   proto.Int32(int32(stat.Nice)),
 		SchedPolicy: proto.Uint32(stat.Policy),
 		SchedPrio:   proto.Uint32(stat.RtPriority),
-		BlkSigset:   proto.Uint64(c.task.Sigmask),
+		BlkSigset:   proto.Uint64(t.Sigmask),
 		Sas: &criucore.ThreadSasEntry{
 			SsSp:    proto.Uint64(rs.altstack.SP),
 			SsSize:  proto.Uint64(rs.altstack.Size),
@@ -230,7 +255,7 @@ func (c *collector) threadCore(status *proc.Status, stat *proc.Stat, rs remoteSt
 		Creds:     credsOf(status, rs.securebits),
 		Comm:      proto.String(status.Name),
 	}
-	if th.SignalsP, err = c.pendingSignals(false); err != nil {
+	if th.SignalsP, err = pendingSignals(t, false); err != nil {
 		return nil, err
 	}
 	if rc.RseqAbiPointer != 0 {
@@ -245,8 +270,8 @@ func (c *collector) threadCore(status *proc.Status, stat *proc.Stat, rs remoteSt
 
 // pendingSignals saves the signals queued for the process (shared) or the
 // thread, with their siginfo, so that none is lost across the checkpoint.
-func (c *collector) pendingSignals(shared bool) (*siginfo.SignalQueueEntry, error) {
-	infos, err := c.task.PendingSignals(shared)
+func pendingSignals(t *inject.Task, shared bool) (*siginfo.SignalQueueEntry, error) {
+	infos, err := t.PendingSignals(shared)
 	if err != nil {
 		return nil, err
 	}

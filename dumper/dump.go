@@ -73,26 +73,26 @@ func dump(opts Options) (Stats, error) {
 	}
 	tr := inject.NewTracer()
 	defer tr.Close()
-	t, err := tr.Seize(opts.PID, 0)
+	t, err := freeze(tr, opts.PID)
 	if err != nil {
 		if errors.Is(err, inject.ErrTargetGone) {
 			return Stats{}, fmt.Errorf("%w: %w", ErrNoProcess, err)
 		}
 		return Stats{}, err
 	}
-	log.Info("seized", "pid", opts.PID)
-	c := &collector{pid: opts.PID, task: t, tr: tr, log: log}
-	st, err := c.run(opts)
+	log.Info("tree frozen", "root", opts.PID, "processes", len(t.procs))
+	d := &treeDump{tree: t, opts: opts, log: log, files: &fileTable{}}
+	st, err := d.run()
 	if err != nil {
-		c.release()
+		_ = t.release()
 		return st, err
 	}
 	if opts.LeaveRunning {
-		log.Info("leaving process running", "pid", opts.PID)
-		return st, c.release()
+		log.Info("leaving the tree running", "root", opts.PID)
+		return st, t.release()
 	}
-	log.Info("killing dumped process", "pid", opts.PID)
-	return st, t.Kill()
+	log.Info("killing the dumped tree", "root", opts.PID)
+	return st, t.kill()
 }
 
 // precheck refuses, from /proc alone, processes this version cannot dump.
@@ -123,72 +123,72 @@ func checkShape(pid int, status *proc.Status) error {
 		return unsupported("is a zombie", "pid %d", pid)
 	case status.TracerPid != 0:
 		return unsupported(fmt.Sprintf("is already traced by pid %d", status.TracerPid), "pid %d", pid)
-	case status.Threads > 1:
-		return unsupported("multi-threaded processes are not supported yet", "pid %d (%d threads)", pid, status.Threads)
-	}
-	kids, err := proc.Children(pid)
-	if err != nil {
-		return err
-	}
-	if len(kids) > 0 {
-		return unsupported("process trees are not supported yet", "pid %d (children %v)", pid, kids)
 	}
 	return nil
 }
 
-// collector gathers the state of one seized process.
-type collector struct {
-	pid  int
-	task *inject.Task
-	tr   *inject.Tracer
-	log  *slog.Logger
-
-	img   *image
+// treeDump collects and writes a frozen tree.
+type treeDump struct {
+	tree  *tree
+	opts  Options
+	log   *slog.Logger
+	files *fileTable
+	imgs  []*image
 	stats Stats
 }
 
-func (c *collector) run(opts Options) (Stats, error) {
-	// Threads and children may have appeared between precheck and seize;
-	// now that the task is stopped, no more can.
-	if tids, err := proc.ListTasks(c.pid); err != nil {
-		return c.stats, err
-	} else if len(tids) > 1 {
-		return c.stats, unsupported("multi-threaded processes are not supported yet", "pid %d (%d threads)", c.pid, len(tids))
+func (d *treeDump) run() (Stats, error) {
+	if err := d.tree.shareIDs(); err != nil {
+		return d.stats, err
 	}
-	if kids, err := proc.Children(c.pid); err != nil {
-		return c.stats, err
-	} else if len(kids) > 0 {
-		return c.stats, unsupported("process trees are not supported yet", "pid %d (children %v)", c.pid, kids)
+	var xfeatures uint64
+	for _, p := range d.tree.procs {
+		if p.zombie {
+			d.imgs = append(d.imgs, zombieImage(p))
+			continue
+		}
+		c := &collector{p: p, pid: p.pid, tr: d.tree.tr, log: d.log, stats: &d.stats}
+		img, err := c.collect(d.files)
+		if err != nil {
+			return d.stats, fmt.Errorf("pid %d: %w", p.pid, err)
+		}
+		xfeatures = img.xfeatures
+		d.imgs = append(d.imgs, img)
 	}
-	img, err := c.collect()
+	w, err := store.Create(d.opts.ImagesDir, newHeader(xfeatures))
 	if err != nil {
-		return c.stats, err
+		return d.stats, err
 	}
-	c.img = img
-	w, err := store.Create(opts.ImagesDir, newHeader(img.xfeatures))
-	if err != nil {
-		return c.stats, err
-	}
-	pages := opts.Pages
+	pages := d.opts.Pages
 	if pages == nil {
 		pages = localPages{w}
 	}
-	if err := c.write(w, pages); err != nil {
+	if err := d.write(w, pages); err != nil {
 		_ = w.Abort()
-		return c.stats, err
+		return d.stats, err
 	}
 	if err := w.Commit(); err != nil {
 		_ = w.Abort()
-		return c.stats, err
+		return d.stats, err
 	}
-	if opts.Pages != nil {
-		if err := opts.Pages.Commit(); err != nil {
-			return c.stats, fmt.Errorf("commit pages: %w", err)
+	if d.opts.Pages != nil {
+		if err := d.opts.Pages.Commit(); err != nil {
+			return d.stats, fmt.Errorf("commit pages: %w", err)
 		}
 	}
-	c.log.Info("store committed", "dir", opts.ImagesDir, "data_pages", c.stats.PagesData,
-		"zero_pages", c.stats.PagesZero, "chunks", c.stats.Chunks)
-	return c.stats, nil
+	d.log.Info("store committed", "dir", d.opts.ImagesDir, "data_pages", d.stats.PagesData,
+		"zero_pages", d.stats.PagesZero, "chunks", d.stats.Chunks)
+	return d.stats, nil
+}
+
+// collector gathers the state of one frozen process.
+type collector struct {
+	p     *process
+	pid   int
+	tr    *inject.Tracer
+	log   *slog.Logger
+	img   *image
+	stats *Stats
 }
 
 // localPages puts chunks into the local store, whose Commit covers them.
@@ -201,12 +201,3 @@ func (l localPages) PutChunk(mm uint32, addr uint64, data []byte) error {
 func (l localPages) AfterCommit(fn func()) error { return l.w.AfterCommit(fn) }
 
 func (l localPages) Commit() error { return nil }
-
-// release undoes injection and lets the process run.
-func (c *collector) release() error {
-	err := c.task.Restore()
-	if derr := c.task.Detach(); err == nil {
-		err = derr
-	}
-	return err
-}

@@ -101,7 +101,7 @@ func (c *collector) collectFiles(img *image) error {
 			Fd:    proto.Uint32(uint32(fd)),
 		})
 	}
-	c.stats.Fds = len(open)
+	c.stats.Fds += len(open)
 	return nil
 }
 

@@ -56,7 +56,7 @@ func (c *collector) collectMemory(img *image) error {
 			img.areas = append(img.areas, area{start: m.Start, end: m.End, mode: mode})
 		}
 	}
-	c.stats.VMAs = len(maps)
+	c.stats.VMAs += len(maps)
 	return nil
 }
 

@@ -41,9 +41,21 @@ type batch struct {
 	err  error
 }
 
-// dumpPages saves the pages of every planned area of mm.
-func (c *collector) dumpPages(w *store.Writer, pages PageSink, mm uint32) error {
-	pm, err := proc.OpenPagemap(c.pid)
+// newBufferPool returns the read buffers a dump recycles: they are reused
+// once the store has committed their chunks, as fresh memory would cost a
+// page fault and zeroing per page, twice.
+func newBufferPool() chan []byte {
+	free := make(chan []byte, readBuffers)
+	for range readBuffers {
+		free <- make([]byte, readBatchBytes)
+	}
+	return free
+}
+
+// dumpPages saves the pages of every planned area of the process of img,
+// whose mm id is its pid.
+func dumpPages(w *store.Writer, pages PageSink, img *image, free chan []byte, stats *Stats) error {
+	pm, err := proc.OpenPagemap(img.pid)
 	if err != nil {
 		return err
 	}
@@ -51,14 +63,8 @@ func (c *collector) dumpPages(w *store.Writer, pages PageSink, mm uint32) error 
 	batches := make(chan batch, batchesInFlight)
 	stop := make(chan struct{})
 	defer close(stop)
-	// Buffers are reused once the store has committed their chunks: fresh
-	// memory would cost a page fault and zeroing per page, twice.
-	free := make(chan []byte, readBuffers)
-	for range readBuffers {
-		free <- make([]byte, readBatchBytes)
-	}
-	go c.readBatches(pm, batches, free, stop)
-	rec := &pagemapRecorder{w: w, pages: pages, mm: mm, stats: &c.stats}
+	go readBatches(img, pm, batches, free, stop)
+	rec := &pagemapRecorder{w: w, pages: pages, mm: uint32(img.pid), stats: stats}
 	for b := range batches {
 		if b.err != nil {
 			return b.err
@@ -76,10 +82,10 @@ func (c *collector) dumpPages(w *store.Writer, pages PageSink, mm uint32) error 
 
 // readBatches scans the planned areas and sends batches of their pages.
 // It runs in its own goroutine and closes out when done or on error.
-func (c *collector) readBatches(pm *proc.Pagemap, out chan<- batch, free <-chan []byte, stop <-chan struct{}) {
+func readBatches(img *image, pm *proc.Pagemap, out chan<- batch, free <-chan []byte, stop <-chan struct{}) {
 	defer close(out)
-	r := batchReader{pid: c.pid, out: out, free: free, stop: stop}
-	for _, a := range c.img.areas {
+	r := batchReader{pid: img.pid, out: out, free: free, stop: stop}
+	for _, a := range img.areas {
 		if err := r.scanArea(pm, a); err != nil {
 			r.send(batch{err: err})
 			return

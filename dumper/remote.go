@@ -10,19 +10,23 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// remoteState is what only the process itself can tell: values read by
-// system calls injected into it.
-type remoteState struct {
+// processRemote is what only the process itself can tell about its
+// process-wide state: values read by system calls injected into it.
+type processRemote struct {
 	sigactions     []*criusa.SaEntry
-	altstack       linux.StackT
-	tidAddress     uint64
-	pdeathSig      uint32
 	dumpable       int32
-	securebits     uint32
 	thpDisabled    bool
 	childSubreaper bool
 	brk            uint64
 	itimers        [3]linux.Itimerval
+}
+
+// threadRemote is the per-thread state read the same way.
+type threadRemote struct {
+	altstack   linux.StackT
+	tidAddress uint64
+	pdeathSig  uint32
+	securebits uint32
 }
 
 const (
@@ -30,45 +34,63 @@ const (
 	sigsetSize    = 8
 )
 
-// queryRemote maps a scratch area, runs the queries and removes the area
-// again, so that the memory dumped afterwards is exactly the process's.
-func (c *collector) queryRemote() (remoteState, error) {
-	var rs remoteState
-	t := c.task
-	if err := t.FindSyscallInsn(); err != nil {
-		return rs, err
+// queryRemote maps a scratch area, runs the queries (process-wide ones in
+// the leader, per-thread ones in each thread) and removes the area again,
+// so that the memory dumped afterwards is exactly the process's.
+func (c *collector) queryRemote() (processRemote, []threadRemote, error) {
+	var prs processRemote
+	trs := make([]threadRemote, len(c.p.tasks))
+	leader := c.p.leader()
+	if err := leader.FindSyscallInsn(); err != nil {
+		return prs, nil, err
 	}
-	// The queries run on the tracer thread with the task pinned to its
-	// CPU (see inject.Task.Pin); Detach gives the task its affinity back.
-	if err := t.Pin(); err != nil {
-		return rs, err
+	// The queries run on the tracer thread with the tasks pinned to its
+	// CPU (see inject.Task.Pin); Detach gives them their affinity back.
+	for _, t := range c.p.tasks {
+		if err := t.Pin(); err != nil {
+			return prs, nil, err
+		}
 	}
 	err := c.tr.Run(func() error {
-		if _, err := t.MapScratch(0, inject.ScratchSize, false); err != nil {
+		if _, err := leader.MapScratch(0, inject.ScratchSize, false); err != nil {
 			return err
 		}
-		err := c.runQueries(&rs)
-		if uerr := t.UnmapScratch(); err == nil {
+		err := c.runQueries(&prs, trs)
+		if uerr := leader.UnmapScratch(); err == nil {
 			err = uerr
 		}
 		return err
 	})
-	return rs, err
+	return prs, trs, err
 }
 
-func (c *collector) runQueries(rs *remoteState) error {
-	for _, q := range []func(*remoteState) error{
-		c.querySigactions, c.queryAltstack, c.queryPrctls, c.queryItimers, c.queryBrk,
+func (c *collector) runQueries(prs *processRemote, trs []threadRemote) error {
+	leader := c.p.leader()
+	for _, q := range []func(*inject.Task, *processRemote) error{
+		c.querySigactions, queryProcessPrctls, queryItimers, queryBrk,
 	} {
-		if err := q(rs); err != nil {
+		if err := q(leader, prs); err != nil {
 			return err
+		}
+	}
+	for i, t := range c.p.tasks {
+		if i > 0 {
+			t.ShareScratch(leader)
+		}
+		if err := queryAltstack(t, &trs[i]); err != nil {
+			return fmt.Errorf("tid %d: %w", t.TID, err)
+		}
+		if err := queryThreadPrctls(t, &trs[i]); err != nil {
+			return fmt.Errorf("tid %d: %w", t.TID, err)
 		}
 	}
 	return nil
 }
 
-func (c *collector) querySigactions(rs *remoteState) error {
-	t := c.task
+func (c *collector) querySigactions(t *inject.Task, rs *processRemote) error {
+	if c.p.sighandID != uint32(c.pid) {
+		return nil // shared with an earlier process (CLONE_SIGHAND)
+	}
 	defer t.ReleaseArgs(t.ArgMark())
 	buf, err := t.AllocArg(linux.NSig * sigactionSize)
 	if err != nil {
@@ -103,8 +125,7 @@ func (c *collector) querySigactions(rs *remoteState) error {
 	return nil
 }
 
-func (c *collector) queryAltstack(rs *remoteState) error {
-	t := c.task
+func queryAltstack(t *inject.Task, rs *threadRemote) error {
 	defer t.ReleaseArgs(t.ArgMark())
 	out, err := t.AllocArg(uint64(len(linux.StructBytes(&rs.altstack))))
 	if err != nil {
@@ -116,53 +137,82 @@ func (c *collector) queryAltstack(rs *remoteState) error {
 	return t.ReadMem(out, linux.StructBytes(&rs.altstack))
 }
 
-// queryPrctls reads per-process flags: those returned in rax directly and
-// those written to memory.
-func (c *collector) queryPrctls(rs *remoteState) error {
-	t := c.task
-	defer t.ReleaseArgs(t.ArgMark())
+// prctlGetter runs prctl queries in t: those whose value comes back in
+// rax, and those that write it to memory.
+type prctlGetter struct {
+	t   *inject.Task
+	out linux.Addr
+}
+
+func newPrctlGetter(t *inject.Task) (*prctlGetter, error) {
 	out, err := t.AllocArg(8)
+	if err != nil {
+		return nil, err
+	}
+	return &prctlGetter{t: t, out: out}, nil
+}
+
+func (g *prctlGetter) get(name string, op int) (uint64, error) {
+	v, err := g.t.Syscall("prctl", linux.SysPrctl, uint64(op), 0, 0, 0, 0)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return v, nil
+}
+
+func (g *prctlGetter) getMem(name string, op int, size int) (uint64, error) {
+	if _, err := g.t.Syscall("prctl", linux.SysPrctl, uint64(op), uint64(g.out), 0, 0, 0); err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	b := make([]byte, 8)
+	if err := g.t.ReadMem(g.out, b[:size]); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b), nil
+}
+
+// queryProcessPrctls reads per-process flags.
+func queryProcessPrctls(t *inject.Task, rs *processRemote) error {
+	defer t.ReleaseArgs(t.ArgMark())
+	g, err := newPrctlGetter(t)
 	if err != nil {
 		return err
 	}
-	get := func(op int) (uint64, error) {
-		return t.Syscall("prctl", linux.SysPrctl, uint64(op), 0, 0, 0, 0)
-	}
-	getMem := func(op int, size int) (uint64, error) {
-		if _, err := t.Syscall("prctl", linux.SysPrctl, uint64(op), uint64(out), 0, 0, 0); err != nil {
-			return 0, err
-		}
-		b := make([]byte, 8)
-		if err := t.ReadMem(out, b[:size]); err != nil {
-			return 0, err
-		}
-		return binary.LittleEndian.Uint64(b), nil
-	}
-	v, err := getMem(linux.PrGetTidAddress, 8)
+	v, err := g.getMem("PR_GET_CHILD_SUBREAPER", linux.PrGetChildSubreaper, 4)
 	if err != nil {
-		return fmt.Errorf("PR_GET_TID_ADDRESS: %w", err)
-	}
-	rs.tidAddress = v
-	if v, err = getMem(linux.PrGetPdeathsig, 4); err != nil {
-		return fmt.Errorf("PR_GET_PDEATHSIG: %w", err)
-	}
-	rs.pdeathSig = uint32(v)
-	if v, err = getMem(linux.PrGetChildSubreaper, 4); err != nil {
-		return fmt.Errorf("PR_GET_CHILD_SUBREAPER: %w", err)
+		return err
 	}
 	rs.childSubreaper = v != 0
-	if v, err = get(linux.PrGetDumpable); err != nil {
-		return fmt.Errorf("PR_GET_DUMPABLE: %w", err)
+	if v, err = g.get("PR_GET_DUMPABLE", linux.PrGetDumpable); err != nil {
+		return err
 	}
 	rs.dumpable = int32(v)
-	if v, err = get(linux.PrGetSecurebits); err != nil {
-		return fmt.Errorf("PR_GET_SECUREBITS: %w", err)
-	}
-	rs.securebits = uint32(v)
-	if v, err = get(linux.PrGetThpDisable); err != nil {
-		return fmt.Errorf("PR_GET_THP_DISABLE: %w", err)
+	if v, err = g.get("PR_GET_THP_DISABLE", linux.PrGetThpDisable); err != nil {
+		return err
 	}
 	rs.thpDisabled = v != 0
+	return nil
+}
+
+// queryThreadPrctls reads per-thread values.
+func queryThreadPrctls(t *inject.Task, rs *threadRemote) error {
+	defer t.ReleaseArgs(t.ArgMark())
+	g, err := newPrctlGetter(t)
+	if err != nil {
+		return err
+	}
+	if rs.tidAddress, err = g.getMem("PR_GET_TID_ADDRESS", linux.PrGetTidAddress, 8); err != nil {
+		return err
+	}
+	v, err := g.getMem("PR_GET_PDEATHSIG", linux.PrGetPdeathsig, 4)
+	if err != nil {
+		return err
+	}
+	rs.pdeathSig = uint32(v)
+	if v, err = g.get("PR_GET_SECUREBITS", linux.PrGetSecurebits); err != nil {
+		return err
+	}
+	rs.securebits = uint32(v)
 	return nil
 }
 
@@ -173,8 +223,7 @@ const (
 	itimerProf    = 2
 )
 
-func (c *collector) queryItimers(rs *remoteState) error {
-	t := c.task
+func queryItimers(t *inject.Task, rs *processRemote) error {
 	defer t.ReleaseArgs(t.ArgMark())
 	for which := itimerReal; which <= itimerProf; which++ {
 		b := linux.StructBytes(&rs.itimers[which])
@@ -193,8 +242,8 @@ func (c *collector) queryItimers(rs *remoteState) error {
 }
 
 // queryBrk reads the current program break, which /proc does not show.
-func (c *collector) queryBrk(rs *remoteState) error {
-	v, err := c.task.Syscall("brk", linux.SysBrk, 0)
+func queryBrk(t *inject.Task, rs *processRemote) error {
+	v, err := t.Syscall("brk", linux.SysBrk, 0)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package dumper
 
 import (
+	"fmt"
 	"os"
 	"time"
 
@@ -35,34 +36,61 @@ func newHeader(xfeatures uint64) *crlazypb.Header {
 	}
 }
 
-// write stores every record and then the pages.
-func (c *collector) write(w *store.Writer, pages PageSink) error {
-	img := c.img
-	pid := uint32(c.pid)
+// write stores every record and then the pages of every process.
+func (d *treeDump) write(w *store.Writer, pages PageSink) error {
+	root := d.imgs[0]
 	inv := &inventory.InventoryEntry{
 		ImgVersion:  proto.Uint32(criuImgVersion),
 		FdinfoPerId: proto.Bool(true),
-		RootIds:     img.ids,
+		RootIds:     root.ids,
 	}
-	records := []struct {
-		kind images.Kind
-		id   uint32
-		msg  proto.Message
-	}{
-		{images.Inventory, 0, inv},
-		{images.Pstree, pid, img.pstree},
-		{images.Core, pid, img.core},
-		{images.Ids, pid, img.ids},
-		{images.Mm, pid, img.mm},
-		{images.Fs, pid, img.fs},
+	if err := w.PutRecord(images.Inventory, 0, inv); err != nil {
+		return err
 	}
-	for _, r := range records {
-		if err := w.PutRecord(r.kind, r.id, r.msg); err != nil {
+	for _, img := range d.imgs {
+		if err := writeProcess(w, img); err != nil {
+			return fmt.Errorf("pid %d: %w", img.pid, err)
+		}
+	}
+	for _, f := range d.files.entries {
+		if err := w.PutRecord(images.Files, f.GetId(), f); err != nil {
 			return err
 		}
 	}
-	for _, f := range img.files.entries {
-		if err := w.PutRecord(images.Files, f.GetId(), f); err != nil {
+	free := newBufferPool()
+	for _, img := range d.imgs {
+		if img.mm == nil {
+			continue // a zombie
+		}
+		if err := dumpPages(w, pages, img, free, &d.stats); err != nil {
+			return fmt.Errorf("pid %d: %w", img.pid, err)
+		}
+	}
+	return nil
+}
+
+// writeProcess stores the records of one process: pstree, a core per
+// thread, ids, mm, and fs and fdinfo unless shared with an earlier one.
+func writeProcess(w *store.Writer, img *image) error {
+	pid := uint32(img.pid)
+	if err := w.PutRecord(images.Pstree, pid, img.pstree); err != nil {
+		return err
+	}
+	for i, core := range img.cores {
+		if err := w.PutRecord(images.Core, img.pstree.GetThreads()[i], core); err != nil {
+			return err
+		}
+	}
+	if err := w.PutRecord(images.Ids, pid, img.ids); err != nil {
+		return err
+	}
+	if img.mm != nil {
+		if err := w.PutRecord(images.Mm, pid, img.mm); err != nil {
+			return err
+		}
+	}
+	if img.fs != nil {
+		if err := w.PutRecord(images.Fs, pid, img.fs); err != nil {
 			return err
 		}
 	}
@@ -71,5 +99,5 @@ func (c *collector) write(w *store.Writer, pages PageSink) error {
 			return err
 		}
 	}
-	return c.dumpPages(w, pages, pid)
+	return nil
 }

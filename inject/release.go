@@ -144,7 +144,9 @@ func (t *Task) Kill() error {
 		return nil
 	}
 	err := t.tr.do(func() error {
-		if err := linux.Kill(t.TID, linux.SIGKILL); err != nil {
+		// ESRCH: another thread's kill already took the process down;
+		// its exit is still ours to consume.
+		if err := linux.Kill(t.TID, linux.SIGKILL); err != nil && !linux.IsErrno(err, linux.ESRCH) {
 			return err
 		}
 		for {
@@ -176,4 +178,64 @@ func (t *Task) PendingSignals(shared bool) ([]linux.Siginfo, error) {
 		return err
 	})
 	return out, err
+}
+
+// DieBySignal makes the task die of signal sig, as a zombie restored with
+// that status must: the default action, no core dump, the signal
+// unblocked and sent, the task resumed; it returns once the tracer has
+// seen it die.
+func (t *Task) DieBySignal(sig int) error {
+	var zero linux.Rlimit64
+	if err := t.putRlimitZero(&zero); err != nil {
+		return err
+	}
+	if _, err := t.Syscall("rt_sigaction", linux.SysRtSigaction, uint64(sig), 0, 0, 8); err != nil {
+		return err
+	}
+	err := t.tr.do(func() error {
+		if err := linux.PtraceSetSigmask(t.TID, 0); err != nil {
+			return err
+		}
+		if err := linux.Kill(t.TID, sig); err != nil {
+			return err
+		}
+		for {
+			ws, err := t.wait0()
+			if err != nil {
+				return err
+			}
+			if ws.Signaled() || ws.Exited() {
+				return nil
+			}
+			// The signal-delivery stop: deliver it.
+			if err := linux.PtraceCont(t.TID, ws.StopSignal()); err != nil {
+				return err
+			}
+		}
+	})
+	t.attached = false
+	if err != nil {
+		return fmt.Errorf("task %d: die by signal %d: %w", t.TID, sig, err)
+	}
+	return nil
+}
+
+// rlimitCore is RLIMIT_CORE.
+const rlimitCore = 4
+
+func (t *Task) putRlimitZero(zero *linux.Rlimit64) error {
+	defer t.ReleaseArgs(t.ArgMark())
+	a, err := t.PutArg(linux.StructBytes(zero))
+	if err != nil {
+		return err
+	}
+	_, err = t.Syscall("prlimit64 RLIMIT_CORE", linux.SysPrlimit64, 0, rlimitCore, uint64(a), 0)
+	return err
+}
+
+// wait0 waits for the next state change without treating an exit as an
+// error. Runs on the tracer thread.
+func (t *Task) wait0() (linux.WaitStatus, error) {
+	_, ws, err := linux.Wait4(t.TID, linux.WALL)
+	return ws, err
 }

@@ -21,15 +21,15 @@ const capLastCapPath = "/proc/sys/kernel/cap_last_cap"
 // need CAP_SETPCAP, so they go first; KEEPCAPS keeps the permitted set
 // through setresuid; capset then sets exactly the image's sets; ambient
 // capabilities need them in permitted and inheritable.
-func (rs *restorer) restoreCreds() error {
-	c := rs.img.core.GetThreadCore().GetCreds()
+func (tt *threadRestore) restoreCreds() error {
+	c := tt.core.GetThreadCore().GetCreds()
 	if c == nil {
 		return nil
 	}
-	t := rs.task
+	t := tt.task
 	defer t.ReleaseArgs(t.ArgMark())
 	steps := []func(*creds.CredsEntry) error{
-		rs.restoreSecurebits, rs.restoreBounding, rs.restoreIDs, rs.restoreCaps, rs.restoreAmbient,
+		tt.restoreSecurebits, tt.restoreBounding, tt.restoreIDs, tt.restoreCaps, tt.restoreAmbient,
 	}
 	for _, step := range steps {
 		if err := step(c); err != nil {
@@ -50,17 +50,17 @@ func (rs *restorer) restoreCreds() error {
 	return nil
 }
 
-func (rs *restorer) restoreSecurebits(c *creds.CredsEntry) error {
-	cur, err := rs.task.Syscall("PR_GET_SECUREBITS", linux.SysPrctl, linux.PrGetSecurebits, 0, 0, 0, 0)
+func (tt *threadRestore) restoreSecurebits(c *creds.CredsEntry) error {
+	cur, err := tt.task.Syscall("PR_GET_SECUREBITS", linux.SysPrctl, linux.PrGetSecurebits, 0, 0, 0, 0)
 	if err != nil || uint32(cur) == c.GetSecbits() {
 		return err
 	}
-	_, err = rs.task.Syscall("PR_SET_SECUREBITS", linux.SysPrctl, linux.PrSetSecurebits, uint64(c.GetSecbits()), 0, 0, 0)
+	_, err = tt.task.Syscall("PR_SET_SECUREBITS", linux.SysPrctl, linux.PrSetSecurebits, uint64(c.GetSecbits()), 0, 0, 0)
 	return err
 }
 
 // restoreBounding drops from the bounding set what the image lacks.
-func (rs *restorer) restoreBounding(c *creds.CredsEntry) error {
+func (tt *threadRestore) restoreBounding(c *creds.CredsEntry) error {
 	last, err := lastCap()
 	if err != nil {
 		return err
@@ -70,15 +70,15 @@ func (rs *restorer) restoreBounding(c *creds.CredsEntry) error {
 		if bnd&(1<<capNo) != 0 {
 			continue
 		}
-		if _, err := rs.task.Syscall("PR_CAPBSET_DROP", linux.SysPrctl, linux.PrCapbsetDrop, uint64(capNo), 0, 0, 0); err != nil {
+		if _, err := tt.task.Syscall("PR_CAPBSET_DROP", linux.SysPrctl, linux.PrCapbsetDrop, uint64(capNo), 0, 0, 0); err != nil {
 			return fmt.Errorf("drop capability %d from the bounding set: %w", capNo, err)
 		}
 	}
 	return nil
 }
 
-func (rs *restorer) restoreIDs(c *creds.CredsEntry) error {
-	t := rs.task
+func (tt *threadRestore) restoreIDs(c *creds.CredsEntry) error {
+	t := tt.task
 	groups := make([]byte, 4*len(c.GetGroups()))
 	for i, g := range c.GetGroups() {
 		binary.LittleEndian.PutUint32(groups[4*i:], g)
@@ -111,8 +111,8 @@ func (rs *restorer) restoreIDs(c *creds.CredsEntry) error {
 }
 
 // restoreCaps sets the effective, permitted and inheritable sets.
-func (rs *restorer) restoreCaps(c *creds.CredsEntry) error {
-	t := rs.task
+func (tt *threadRestore) restoreCaps(c *creds.CredsEntry) error {
+	t := tt.task
 	hdr := linux.CapUserHeader{Version: linux.CapVersion3}
 	eff, prm, inh := caps64(c.GetCapEff()), caps64(c.GetCapPrm()), caps64(c.GetCapInh())
 	data := [2]linux.CapUserData{
@@ -131,13 +131,13 @@ func (rs *restorer) restoreCaps(c *creds.CredsEntry) error {
 	return err
 }
 
-func (rs *restorer) restoreAmbient(c *creds.CredsEntry) error {
+func (tt *threadRestore) restoreAmbient(c *creds.CredsEntry) error {
 	amb := caps64(c.GetCapAmb())
 	for capNo := 0; capNo < 64; capNo++ {
 		if amb&(1<<capNo) == 0 {
 			continue
 		}
-		if _, err := rs.task.Syscall("PR_CAP_AMBIENT_RAISE", linux.SysPrctl, linux.PrCapAmbient,
+		if _, err := tt.task.Syscall("PR_CAP_AMBIENT_RAISE", linux.SysPrctl, linux.PrCapAmbient,
 			linux.PrCapAmbientRaise, uint64(capNo), 0, 0); err != nil {
 			return fmt.Errorf("raise ambient capability %d: %w", capNo, err)
 		}

@@ -54,7 +54,7 @@ func checksSize(flags uint32) bool {
 // descriptor of the image at its number; descriptors that shared an open
 // file description share one again (dup).
 func (rs *restorer) restoreFds() error {
-	t := rs.task
+	t := rs.leader()
 	if _, err := t.Syscall("close_range", linux.SysCloseRange, 0, ^uint64(0)>>32, 0); err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func cloexecFlag(on bool) uint64 {
 // order, so the one open returns is never above fd, and never one a later
 // entry needs.
 func (rs *restorer) openFd(fd int, f *fdinfo.FileEntry, cloexec bool) error {
-	t := rs.task
+	t := rs.leader()
 	reg := f.GetReg()
 	flags := int(reg.GetFlags()) &^ openFlagsDrop
 	got, err := t.Open(reg.GetName(), flags|int(cloexecFlag(cloexec)), 0)
@@ -110,7 +110,7 @@ func (rs *restorer) openFd(fd int, f *fdinfo.FileEntry, cloexec bool) error {
 
 // restoreFs sets the working directory, root and umask.
 func (rs *restorer) restoreFs() error {
-	t := rs.task
+	t := rs.leader()
 	// Both paths are as seen from our root, so chdir before chroot.
 	cwd := rs.img.files[rs.img.fs.GetCwdId()].GetReg().GetName()
 	if err := rs.pathCall("chdir", linux.SysChdir, cwd); err != nil {
@@ -128,7 +128,7 @@ func (rs *restorer) restoreFs() error {
 
 // pathCall runs a system call whose only argument is a path.
 func (rs *restorer) pathCall(name string, nr int, path string) error {
-	t := rs.task
+	t := rs.leader()
 	defer t.ReleaseArgs(t.ArgMark())
 	p, err := t.PutString(path)
 	if err != nil {

@@ -20,8 +20,13 @@ const (
 )
 
 // placeScratch maps executable scratch memory where neither the image nor
-// the task's current mappings are, so it survives until the end.
+// the task's current mappings are, so it survives until the end. The
+// scratch a task got to clone its children is unmapped first: it was put
+// wherever the kernel chose, maybe where the image has memory.
 func placeScratch(t *inject.Task, vmas []*vma.VmaEntry) error {
+	if err := t.UnmapScratch(); err != nil {
+		return err
+	}
 	cur, err := proc.ReadMaps(t.TID)
 	if err != nil {
 		return err

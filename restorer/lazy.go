@@ -117,7 +117,7 @@ func (rs *restorer) lazyAreas() []uffd.Area {
 // the kernel never resolves a fault with a zero page, even if our copy is
 // closed because crlazy died; the faulting thread waits (killably).
 func (rs *restorer) registerLazy() error {
-	t := rs.task
+	t := rs.leader()
 	defer t.ReleaseArgs(t.ArgMark())
 	ret, err := t.Syscall("userfaultfd", linux.SysUserfaultfd, linux.OCloexec|linux.ONonblock)
 	if err != nil {
@@ -206,16 +206,20 @@ func (s storeSource) HasData(mm uint32, addr uint64) (bool, error) {
 	return inRun && e.GetFlags()&images.PagemapZero == 0, nil
 }
 
-// removeGuard closes the guard descriptor in the process once every page
-// is in (if it is still our userfaultfd there: the process may have closed
-// it and reused the number) and gives the process back its own
-// parent-death signal.
-func (lz *lazyState) removeGuard() {
+// removeGuard closes the guard descriptor in process pid once its pages
+// are in (if it is still our userfaultfd there: the process may have
+// closed it and reused the number) and gives the process back its own
+// parent-death signal. A forked child (pid 0) has neither.
+func (lz *lazyState) removeGuard(pid int) {
+	g, ok := lz.guards[pid]
+	if !ok {
+		return
+	}
 	lz.mu.Lock()
 	defer lz.mu.Unlock()
-	t, err := lz.tr.Seize(lz.pid, 0)
+	t, err := lz.tr.Seize(pid, 0)
 	if err != nil {
-		lz.log.Info("cannot seize the process to remove the guard (gone?)", "err", err)
+		lz.log.Info("cannot seize the process to remove the guard (gone?)", "pid", pid, "err", err)
 		return
 	}
 	defer func() {
@@ -223,19 +227,19 @@ func (lz *lazyState) removeGuard() {
 		_ = t.Detach()
 	}()
 	if err := t.FindSyscallInsn(); err != nil {
-		lz.log.Warn("cannot remove the guard descriptor", "fd", lz.guard, "err", err)
+		lz.log.Warn("cannot remove the guard descriptor", "pid", pid, "fd", g.fd, "err", err)
 		return
 	}
-	link, err := proc.ReadFdLink(lz.pid, lz.guard)
-	if err == nil && link == "anon_inode:[userfaultfd]" && sameFile(lz.pid, lz.guard, lz.uffdIno) {
-		if err := t.Close(lz.guard); err != nil {
-			lz.log.Warn("cannot remove the guard descriptor", "fd", lz.guard, "err", err)
+	link, err := proc.ReadFdLink(pid, g.fd)
+	if err == nil && link == "anon_inode:[userfaultfd]" && sameFile(pid, g.fd, g.uffdIno) {
+		if err := t.Close(g.fd); err != nil {
+			lz.log.Warn("cannot remove the guard descriptor", "pid", pid, "fd", g.fd, "err", err)
 		}
 	} else {
-		lz.log.Info("the guard descriptor is gone already", "fd", lz.guard)
+		lz.log.Info("the guard descriptor is gone already", "pid", pid, "fd", g.fd)
 	}
-	if _, err := t.Syscall("PR_SET_PDEATHSIG", linux.SysPrctl, linux.PrSetPdeathsig, uint64(lz.pdeath), 0, 0, 0); err != nil {
-		lz.log.Warn("cannot restore the parent-death signal", "err", err)
+	if _, err := t.Syscall("PR_SET_PDEATHSIG", linux.SysPrctl, linux.PrSetPdeathsig, uint64(g.pdeath), 0, 0, 0); err != nil {
+		lz.log.Warn("cannot restore the parent-death signal", "pid", pid, "err", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package restorer
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -28,77 +29,99 @@ const (
 	RecordOff
 )
 
-// lazyState is what a lazy restore keeps running once the process runs:
-// the store, the tracer (to remove the guard later) and the handler.
+// lazyState is what a lazy restore keeps running once the tree runs: the
+// store, the tracer (to remove the guards later) and the handler.
 type lazyState struct {
-	pid     int
-	guard   int
-	uffdIno uint64
-	pdeath  uint32 // the dumped parent-death signal, set back at the end
-	mm      uint32
-	digest  uint64
-	dir     string
-	record  bool
-	tr      *inject.Tracer
-	r       *store.Reader
-	h       *uffd.Handler
-	log     *slog.Logger
+	root   int
+	pids   []int
+	guards map[int]guardInfo // by pid
+	mm     uint32            // the root's, whose working set is recorded
+	digest uint64
+	dir    string
+	record bool
+	tr     *inject.Tracer
+	r      *store.Reader
+	h      *uffd.Handler
+	log    *slog.Logger
 
 	verifyDone chan struct{}
 	closeOnce  sync.Once
-	// mu is held while the process is seized again (removeGuard), and
-	// by Process.Wait to reap it: the two waits must not cross.
+	// mu is held while a process is seized again (removeGuard), and by
+	// Process.Wait to reap the root: the two waits must not cross.
 	mu sync.Mutex
 }
 
-// startLazy starts serving the lazy areas of the process rs restored.
-// It takes ownership of r and tr.
-func (rs *restorer) startLazy(opts Options, r *store.Reader, tr *inject.Tracer) (*lazyState, error) {
-	st, err := linux.FileStat(rs.uffd)
-	if err != nil {
-		return nil, err
+// guardInfo says what to undo in a process once its pages are in.
+type guardInfo struct {
+	fd      int
+	uffdIno uint64
+	pdeath  uint32 // the dumped parent-death signal, set back at the end
+}
+
+// startLazy starts serving the lazy areas of every process of the tree.
+// It takes ownership of r and the tracer.
+func (t *treeRestore) startLazy(opts Options, r *store.Reader) (*lazyState, error) {
+	root := t.root()
+	lz := &lazyState{root: root.img.pid, guards: map[int]guardInfo{}, mm: root.img.mmID,
+		digest: r.Header().GetContents().GetKeyDigest(), dir: opts.ImagesDir, tr: t.tr, r: r,
+		log: t.log, verifyDone: make(chan struct{})}
+	wset := map[uint32][]uint64{}
+	for _, rs := range t.procs {
+		if len(rs.wset) > 0 {
+			wset[rs.img.mmID] = rs.wset
+		}
 	}
-	hdr := r.Header()
-	lz := &lazyState{pid: rs.img.pid, guard: rs.guard, uffdIno: st.Ino, mm: rs.img.mmID,
-		pdeath: rs.img.core.GetThreadCore().GetPdeathSig(),
-		digest: hdr.GetContents().GetKeyDigest(), dir: opts.ImagesDir, tr: tr, r: r,
-		log: rs.log, verifyDone: make(chan struct{})}
-	wset := rs.wset
 	switch opts.RecordWorkingSet {
 	case RecordOn:
 		lz.record = true
 	case RecordAuto:
-		lz.record = wset == nil
+		lz.record = len(wset) == 0
 	}
 	var delay time.Duration
 	if lz.record {
 		delay = recordWindow
 	}
 	lz.h = uffd.New(uffd.Config{
-		Source:        rs.pages,
-		MM:            lz.mm,
+		Source:        root.pages,
 		WorkingSet:    wset,
 		Record:        lz.record,
 		PrefetchDelay: delay,
 		OnFatal:       lz.kill,
-		Done: func(root bool) {
-			if root {
-				lz.removeGuard()
-			}
-		},
-		Log: rs.log,
+		Done:          lz.removeGuard,
+		Log:           t.log,
 	})
-	filled := rs.prefilled()
-	if err := lz.h.Add(rs.uffd, rs.lazyAreas(), filled); err != nil {
-		return nil, err
+	for _, rs := range t.procs {
+		if err := lz.add(rs); err != nil {
+			return nil, fmt.Errorf("pid %d: %w", rs.img.pid, err)
+		}
 	}
+	t.log.Info("lazy pages", "processes", len(lz.pids), "working_set_pages", len(rs0wset(wset, lz.mm)), "recording", lz.record)
+	go lz.verify()
+	return lz, nil
+}
+
+func rs0wset(w map[uint32][]uint64, mm uint32) []uint64 { return w[mm] }
+
+// add hands one process's userfaultfd to the handler.
+func (lz *lazyState) add(rs *restorer) error {
+	if rs.uffd == nil {
+		return nil // a zombie
+	}
+	st, err := linux.FileStat(rs.uffd)
+	if err != nil {
+		return err
+	}
+	lz.guards[rs.img.pid] = guardInfo{fd: rs.guard, uffdIno: st.Ino, pdeath: rs.img.core.GetThreadCore().GetPdeathSig()}
+	lz.pids = append(lz.pids, rs.img.pid)
+	filled := rs.prefilled()
 	var filledBytes uint64
 	for _, f := range filled {
 		filledBytes += f[1] - f[0]
 	}
-	rs.log.Info("lazy pages", "working_set_pages", len(wset), "prefilled_bytes", filledBytes, "recording", lz.record)
-	go lz.verify()
-	return lz, nil
+	rs.log.Debug("lazy areas", "prefilled_bytes", filledBytes)
+	f := rs.uffd
+	rs.uffd = nil // the handler owns it now
+	return lz.h.Add(f, rs.img.mmID, rs.lazyAreas(), filled, rs.img.pid)
 }
 
 // verify checks the store's keys while the process runs (Open deferred
@@ -110,10 +133,12 @@ func (lz *lazyState) verify() {
 	}
 }
 
-// kill ends the restored process: a page it needs cannot be served.
+// kill ends the restored tree: a page it needs cannot be served.
 func (lz *lazyState) kill(err error) {
 	lz.log.Error("killing the restored process: its memory cannot be served", "err", err)
-	_ = linux.Kill(lz.pid, linux.SIGKILL)
+	for _, pid := range lz.pids {
+		_ = linux.Kill(pid, linux.SIGKILL)
+	}
 }
 
 // wait waits for the handler, saves the working set, and releases the
@@ -122,7 +147,7 @@ func (lz *lazyState) wait() error {
 	err := lz.h.Wait()
 	<-lz.verifyDone
 	if lz.record {
-		if ws := lz.h.WorkingSet(); len(ws) > 0 {
+		if ws := lz.h.WorkingSet(lz.mm); len(ws) > 0 {
 			if serr := saveWorkingSet(lz.dir, lz.digest, lz.mm, ws); serr != nil {
 				lz.log.Warn("cannot save the working set", "err", serr)
 			} else {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/checkpoint-restore/go-criu/v8/crit"
 	criucore "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-core"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/fdinfo"
 	fsimg "github.com/checkpoint-restore/go-criu/v8/crit/images/fs"
@@ -23,22 +24,40 @@ var ErrBadImage = errors.New("inconsistent image")
 type image struct {
 	pid     int
 	pstree  *pstree.PstreeEntry
-	core    *criucore.CoreEntry
+	core    *criucore.CoreEntry   // the thread group leader's
+	threads []*criucore.CoreEntry // the other threads', in pstree order
 	mm      *mm.MmEntry
-	fs      *fsimg.FsEntry
-	files   map[uint32]*fdinfo.FileEntry
-	fds     []*fdinfo.FdinfoEntry   // sorted by fd
-	pagemap []*pagemap.PagemapEntry // in address order
+	fs      *fsimg.FsEntry               // nil when shared with another process
+	files   map[uint32]*fdinfo.FileEntry // tree-wide
+	fds     []*fdinfo.FdinfoEntry        // sorted by fd; nil when shared
+	pagemap []*pagemap.PagemapEntry      // in address order
 	mmID    uint32
 	filesID uint32
+	fsID    uint32
+	zombie  bool
 }
+
+// ownsFiles reports whether the process restores the descriptor table it
+// may share with others (CLONE_FILES): the first one that has it does.
+func (img *image) ownsFiles() bool { return img.filesID == uint32(img.pid) }
+
+// ownsFs is the same for cwd, root and umask (CLONE_FS).
+func (img *image) ownsFs() bool { return img.fsID == uint32(img.pid) }
 
 func badImage(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrBadImage, fmt.Sprintf(format, args...))
 }
 
-// load reads every record of the (single) process in r.
-func load(r *store.Reader) (*image, error) {
+// maxProcesses bounds the processes a store may hold.
+const maxProcesses = 1 << 15
+
+// load reads every process of the store, parents before children (the
+// root first).
+func load(r *store.Reader) ([]*image, error) {
+	var inv inventory.InventoryEntry
+	if err := r.Record(images.Inventory, 0, &inv); err != nil {
+		return nil, err
+	}
 	pids, err := r.IDs(images.Pstree)
 	if err != nil {
 		return nil, err
@@ -46,40 +65,108 @@ func load(r *store.Reader) (*image, error) {
 	switch {
 	case len(pids) == 0:
 		return nil, badImage("no process in the store")
-	case len(pids) > 1:
-		return nil, fmt.Errorf("store holds %d processes: process trees are not supported yet", len(pids))
+	case len(pids) > maxProcesses:
+		return nil, badImage("%d processes, at most %d", len(pids), maxProcesses)
 	}
-	img := &image{pid: int(pids[0]), pstree: &pstree.PstreeEntry{}, core: &criucore.CoreEntry{},
-		mm: &mm.MmEntry{}, fs: &fsimg.FsEntry{}, files: map[uint32]*fdinfo.FileEntry{}}
-	var inv inventory.InventoryEntry
-	if err := r.Record(images.Inventory, 0, &inv); err != nil {
+	files := map[uint32]*fdinfo.FileEntry{}
+	if err := loadFiles(r, files); err != nil {
 		return nil, err
 	}
+	var imgs []*image
+	for _, pid := range pids {
+		img, err := loadProcess(r, pid, files)
+		if err != nil {
+			return nil, fmt.Errorf("pid %d: %w", pid, err)
+		}
+		imgs = append(imgs, img)
+	}
+	return treeOrder(imgs)
+}
+
+func loadProcess(r *store.Reader, pid uint32, files map[uint32]*fdinfo.FileEntry) (*image, error) {
+	img := &image{pid: int(pid), pstree: &pstree.PstreeEntry{}, core: &criucore.CoreEntry{}, files: files}
 	ids := &criucore.TaskKobjIdsEntry{}
-	pid := pids[0]
 	if err := r.Record(images.Pstree, pid, img.pstree); err != nil {
-		return nil, err
-	}
-	if err := r.Record(images.Core, pid, img.core); err != nil {
 		return nil, err
 	}
 	if err := r.Record(images.Ids, pid, ids); err != nil {
 		return nil, err
 	}
-	img.mmID, img.filesID = ids.GetVmId(), ids.GetFilesId()
+	tids := img.pstree.GetThreads()
+	if len(tids) == 0 || tids[0] != pid {
+		return nil, badImage("pstree of %d lists threads %v", pid, tids)
+	}
+	for i, tid := range tids {
+		core := &criucore.CoreEntry{}
+		if err := r.Record(images.Core, tid, core); err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			img.core = core
+		} else {
+			img.threads = append(img.threads, core)
+		}
+	}
+	if img.core.GetTc().GetTaskState() == uint32(crit.TaskZombie) {
+		img.zombie = true
+		return img, nil
+	}
+	img.mmID, img.filesID, img.fsID = ids.GetVmId(), ids.GetFilesId(), ids.GetFsId()
+	img.mm = &mm.MmEntry{}
 	if err := r.Record(images.Mm, img.mmID, img.mm); err != nil {
 		return nil, err
 	}
-	if err := r.Record(images.Fs, ids.GetFsId(), img.fs); err != nil {
-		return nil, err
+	if img.ownsFs() {
+		img.fs = &fsimg.FsEntry{}
+		if err := r.Record(images.Fs, img.fsID, img.fs); err != nil {
+			return nil, err
+		}
 	}
-	if err := loadFiles(r, img); err != nil {
-		return nil, err
+	if img.ownsFiles() {
+		if err := loadFds(r, img); err != nil {
+			return nil, err
+		}
 	}
 	return img, img.validate()
 }
 
-func loadFiles(r *store.Reader, img *image) error {
+// treeOrder sorts processes so that each comes after its parent, and
+// checks there is exactly one root and every parent is in the store.
+func treeOrder(imgs []*image) ([]*image, error) {
+	byPid := map[int]*image{}
+	for _, img := range imgs {
+		byPid[img.pid] = img
+	}
+	kids := map[int][]*image{}
+	var roots []*image
+	for _, img := range imgs {
+		ppid := int(img.pstree.GetPpid())
+		switch {
+		case ppid == 0:
+			roots = append(roots, img)
+		case byPid[ppid] == nil:
+			return nil, badImage("pid %d has parent %d, which is not in the store", img.pid, ppid)
+		default:
+			kids[ppid] = append(kids[ppid], img)
+		}
+	}
+	if len(roots) != 1 {
+		return nil, badImage("%d root processes", len(roots))
+	}
+	if roots[0].zombie {
+		return nil, badImage("the root process %d is a zombie", roots[0].pid)
+	}
+	out := roots
+	for i := 0; i < len(out); i++ {
+		out = append(out, kids[out[i].pid]...)
+	}
+	if len(out) != len(imgs) {
+		return nil, badImage("the processes do not form one tree")
+	}
+	return out, nil
+}
+
+func loadFiles(r *store.Reader, files map[uint32]*fdinfo.FileEntry) error {
 	ids, err := r.IDs(images.Files)
 	if err != nil {
 		return err
@@ -89,9 +176,13 @@ func loadFiles(r *store.Reader, img *image) error {
 		if err := r.Record(images.Files, id, f); err != nil {
 			return err
 		}
-		img.files[id] = f
+		files[id] = f
 	}
-	err = r.SubRecords(images.Fdinfo, img.filesID, func(sub uint64, raw []byte) error {
+	return nil
+}
+
+func loadFds(r *store.Reader, img *image) error {
+	err := r.SubRecords(images.Fdinfo, img.filesID, func(sub uint64, raw []byte) error {
 		e := &fdinfo.FdinfoEntry{}
 		if err := images.UnmarshalRecord(raw, e); err != nil {
 			return fmt.Errorf("fdinfo %d: %w", sub, err)
@@ -157,9 +248,16 @@ func (img *image) validate() error {
 	if _, ok := img.files[img.mm.GetExeFileId()]; !ok {
 		return badImage("exe file id %d missing", img.mm.GetExeFileId())
 	}
-	for _, id := range []uint32{img.fs.GetCwdId(), img.fs.GetRootId()} {
-		if _, ok := img.files[id]; !ok {
-			return badImage("cwd/root file id %d missing", id)
+	if img.fs != nil {
+		for _, id := range []uint32{img.fs.GetCwdId(), img.fs.GetRootId()} {
+			if _, ok := img.files[id]; !ok {
+				return badImage("cwd/root file id %d missing", id)
+			}
+		}
+	}
+	for i, c := range img.threads {
+		if c.GetThreadInfo().GetGpregs() == nil || c.GetThreadCore() == nil {
+			return badImage("core of thread %d lacks registers or thread state", img.pstree.GetThreads()[i+1])
 		}
 	}
 	for _, fd := range img.fds {

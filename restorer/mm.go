@@ -16,7 +16,7 @@ const maxAuxvWords = 2 * (2 + 20 + 3)
 // prctl(PR_SET_MM, PR_SET_MM_MAP).
 func (rs *restorer) restoreMM() error {
 	m := rs.img.mm
-	t := rs.task
+	t := rs.leader()
 	defer t.ReleaseArgs(t.ArgMark())
 	auxv := m.GetMmSavedAuxv()
 	if len(auxv) > maxAuxvWords {

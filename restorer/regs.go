@@ -57,9 +57,9 @@ func restartFixup(r *linux.Regs) {
 }
 
 // restoreCPU sets the final registers, FPU/vector state and blocked mask.
-func (rs *restorer) restoreCPU() error {
-	t := rs.task
-	ti := rs.img.core.GetThreadInfo()
+func (tt *threadRestore) restoreCPU() error {
+	t := tt.task
+	ti := tt.core.GetThreadInfo()
 	regs := regsOf(ti.GetGpregs())
 	restartFixup(&regs)
 	host, err := t.Xstate()
@@ -78,5 +78,5 @@ func (rs *restorer) restoreCPU() error {
 	if err := t.SetRegs(&regs); err != nil {
 		return fmt.Errorf("set registers: %w", err)
 	}
-	return t.SetSigmask(rs.img.core.GetTc().GetBlkSigset())
+	return t.SetSigmask(tt.core.GetThreadCore().GetBlkSigset())
 }

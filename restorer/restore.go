@@ -125,21 +125,23 @@ func Restore(opts Options) (*Process, error) {
 	return p, nil
 }
 
-// restorer rebuilds one process.
+// restorer rebuilds one process of a tree.
 type restorer struct {
-	img   *image
-	task  *inject.Task
-	log   *slog.Logger
-	stats Stats
-	lazy  bool
-	uffd  *os.File // our copy of the task's userfaultfd (lazy)
-	guard int      // the task's own copy, at this descriptor
+	img     *image
+	tr      *inject.Tracer
+	threads []threadRestore // the leader first
+	log     *slog.Logger
+	stats   Stats
+	lazy    bool
+	uffd    *os.File // our copy of the process's userfaultfd (lazy)
+	guard   int      // the process's own copy, at this descriptor
 	// wset is the working set an earlier lazy restore recorded (image
 	// page addresses in first-fault order); prefill how much of it to
 	// fill before the process runs.
-	wset    []uint64
-	prefill uint64
-	pages   uffd.Source // where chunks come from
+	wset       []uint64
+	prefill    uint64
+	pages      uffd.Source // where chunks come from
+	hasZombies bool        // a zombie child was made: flush its SIGCHLD
 }
 
 func restore(opts Options) (*Process, error) {
@@ -165,78 +167,121 @@ func restore(opts Options) (*Process, error) {
 		}
 	}()
 	log.Debug("store open", "after", time.Since(start))
-	rs, err := prepare(r, log, opts.LazyPages)
+	t, err := prepare(r, tr, opts, log)
 	if err != nil {
 		return nil, err
 	}
-	rs.pages = opts.Pages
-	if rs.pages == nil {
-		rs.pages = storeSource{r}
-	}
-	if rs.lazy {
-		rs.wset = loadWorkingSet(opts.ImagesDir, r.Header().GetContents().GetKeyDigest(), rs.img.mmID, rs.log)
-		rs.prefill = opts.WorkingSetPrefill
-	}
-	rs.log.Debug("image loaded and checked", "after", time.Since(start))
-	if err := rs.create(tr); err != nil {
-		return nil, err
-	}
-	rs.log.Debug("task created", "after", time.Since(start))
+	log.Debug("images loaded and checked", "after", time.Since(start), "processes", len(t.procs))
 	// Run the injections on the tracer thread, sharing its CPU with the
-	// task: ~5 µs per injected call instead of ~50.
-	if err := tr.Run(func() error { return rs.build(r) }); err != nil {
-		rs.abandon()
-		return nil, fmt.Errorf("pid %d: %w", rs.img.pid, err)
-	}
-	if opts.PidFile != "" {
-		if err := writePidFile(opts.PidFile, rs.img.pid); err != nil {
-			rs.abandon()
-			return nil, err
+	// tasks: ~5 µs per injected call instead of ~50.
+	err = tr.Run(func() error {
+		if err := t.create(); err != nil {
+			return err
 		}
+		log.Debug("tasks created", "after", time.Since(start))
+		return t.build(r)
+	})
+	if err == nil && opts.PidFile != "" {
+		err = writePidFile(opts.PidFile, t.root().img.pid)
 	}
-	if err := rs.task.Detach(); err != nil {
+	if err != nil {
+		t.abandon()
 		return nil, err
 	}
-	rs.log.Info("restored process runs", "after", time.Since(start))
-	p := &Process{PID: rs.img.pid, Stats: rs.stats}
-	if !rs.lazy {
+	if err := t.detach(); err != nil {
+		return nil, err
+	}
+	root := t.root()
+	log.Info("restored tree runs", "root", root.img.pid, "processes", len(t.procs), "after", time.Since(start))
+	p := &Process{PID: root.img.pid}
+	for _, rs := range t.procs {
+		p.Stats.PagesData += rs.stats.PagesData
+	}
+	if !opts.LazyPages {
 		return p, nil
 	}
-	if p.lazy, err = rs.startLazy(opts, r, tr); err != nil {
-		_ = linux.Kill(rs.img.pid, linux.SIGKILL)
-		_, _, _ = linux.Wait4(rs.img.pid, 0)
+	if p.lazy, err = t.startLazy(opts, r); err != nil {
+		t.killAll()
 		return nil, err
 	}
 	handedOver = true
 	return p, nil
 }
 
-// prepare loads the image and checks it against this host before
+// prepare loads the images and checks them against this host before
 // anything is created.
-func prepare(r *store.Reader, log *slog.Logger, lazy bool) (*restorer, error) {
-	img, err := load(r)
+func prepare(r *store.Reader, tr *inject.Tracer, opts Options, log *slog.Logger) (*treeRestore, error) {
+	imgs, err := load(r)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkHost(r.Header()); err != nil {
 		return nil, err
 	}
-	if err := checkPidFree(img.pid); err != nil {
-		return nil, err
+	t := &treeRestore{tr: tr, log: log, byPid: map[int]*restorer{}}
+	digest := r.Header().GetContents().GetKeyDigest()
+	for _, img := range imgs {
+		for _, tid := range img.pstree.GetThreads() {
+			if err := checkPidFree(int(tid)); err != nil {
+				return nil, err
+			}
+		}
+		if err := checkFiles(img); err != nil {
+			return nil, err
+		}
+		rs := &restorer{img: img, tr: tr, log: log.With("pid", img.pid), lazy: opts.LazyPages, pages: opts.Pages}
+		if rs.pages == nil {
+			rs.pages = storeSource{r}
+		}
+		if rs.lazy && !img.zombie {
+			rs.wset = loadWorkingSet(opts.ImagesDir, digest, img.mmID, rs.log)
+			rs.prefill = opts.WorkingSetPrefill
+		}
+		t.procs = append(t.procs, rs)
+		t.byPid[img.pid] = rs
 	}
-	if err := checkFiles(img); err != nil {
-		return nil, err
-	}
-	return &restorer{img: img, log: log.With("pid", img.pid), lazy: lazy}, nil
+	return t, nil
 }
 
-// abandon kills the half-built task and reaps it.
-func (rs *restorer) abandon() {
-	_ = rs.task.Kill()
-	_, _, _ = linux.Wait4(rs.img.pid, 0)
-	if rs.uffd != nil {
-		rs.uffd.Close()
+// build rebuilds every process that is not a zombie.
+func (t *treeRestore) build(r *store.Reader) error {
+	for _, rs := range t.procs {
+		if rs.img.zombie {
+			continue
+		}
+		if err := rs.build(r); err != nil {
+			return fmt.Errorf("pid %d: %w", rs.img.pid, err)
+		}
 	}
+	return nil
+}
+
+// detach lets every task run, all at once at the end; a process that was
+// stopped gets its stop signal back.
+func (t *treeRestore) detach() error {
+	var first error
+	for _, rs := range t.procs {
+		for _, tt := range rs.threads {
+			if rs.img.zombie {
+				continue
+			}
+			if err := tt.task.Detach(); err != nil && first == nil {
+				first = err
+			}
+		}
+		if sig := rs.img.core.GetTc().GetStopSigno(); sig != 0 && !rs.img.zombie {
+			_ = linux.Kill(rs.img.pid, int(sig))
+		}
+	}
+	return first
+}
+
+// killAll kills the restored tree (it runs already) and reaps the root.
+func (t *treeRestore) killAll() {
+	for i := len(t.procs) - 1; i >= 0; i-- {
+		_ = linux.Kill(t.procs[i].img.pid, linux.SIGKILL)
+	}
+	_, _, _ = linux.Wait4(t.root().img.pid, linux.WALL)
 }
 
 // checkHost refuses images made on an incompatible machine.
@@ -265,40 +310,6 @@ func checkPidFree(pid int) error {
 	return fmt.Errorf("pid %d: %w (by %q, state %c)", pid, ErrPidInUse, st.Name, st.State)
 }
 
-// create makes the task with the image's pid from a stub.
-func (rs *restorer) create(tr *inject.Tracer) error {
-	s, err := startStub(tr)
-	if err != nil {
-		return err
-	}
-	defer s.kill()
-	if err := checkXstate(s.task, rs.img); err != nil {
-		return err
-	}
-	if err := s.task.Pin(); err != nil {
-		return err
-	}
-	if _, err := s.cloneWithPid(rs.img.pid); err != nil {
-		return err
-	}
-	t, err := tr.Adopt(rs.img.pid)
-	if err != nil {
-		return err
-	}
-	// The clone inherits the stub's pinned affinity; it gets the stub's
-	// own back when it is detached.
-	if set, ok := s.task.Affinity(); ok {
-		t.KeepAffinity(set)
-	}
-	if err := t.Pin(); err != nil {
-		_ = t.Kill()
-		return err
-	}
-	t.SetSyscallInsn(s.task.SyscallInsn())
-	rs.task = t
-	return nil
-}
-
 // checkXstate refuses an image whose FPU state needs CPU features this
 // host lacks, before the restored pid exists.
 func checkXstate(t *inject.Task, img *image) error {
@@ -316,32 +327,35 @@ func checkXstate(t *inject.Task, img *image) error {
 	return nil
 }
 
-// build turns the clone of the stub into the image's process.
+// build turns the clone of the stub into the image's process: its
+// memory, then its threads, then the rest.
 func (rs *restorer) build(r *store.Reader) error {
 	vmas := rs.img.mm.GetVmas()
+	leader := rs.leader()
 	steps := []struct {
 		name string
 		fn   func() error
 	}{
-		{"scratch", func() error { return placeScratch(rs.task, vmas) }},
-		{"clear address space", func() error { return clearAddressSpace(rs.task) }},
-		{"vdso", func() error { return placeVdso(rs.task, vmas) }},
+		{"scratch", func() error { return placeScratch(leader, vmas) }},
+		{"clear address space", func() error { return clearAddressSpace(leader) }},
+		{"vdso", func() error { return placeVdso(leader, vmas) }},
 		{"map memory", rs.mapVMAs},
 		{"fill memory", func() error { return rs.fillPages(r) }},
 		{"protect memory", rs.finishVMAs},
 		{"mm", rs.restoreMM},
+		{"threads", rs.createThreads},
 		{"files", rs.restoreFds},
 		{"fs", rs.restoreFs},
 		{"signals", rs.restoreSignals},
-		{"pending signals", rs.restoreSignalQueues},
+		{"pending signals", rs.restoreSharedQueue},
 		{"timers", rs.restoreTimers},
 		{"rlimits", rs.restoreRlimits},
-		{"misc", rs.restoreMisc},
+		{"misc", rs.restoreProcessMisc},
+		{"thread state", rs.restoreThreads},
 		{"lazy pages", rs.maybeRegisterLazy},
-		{"session", rs.restoreSession},
-		{"creds", rs.restoreCreds},
-		{"unmap scratch", rs.task.UnmapScratch},
-		{"cpu", rs.restoreCPU},
+		{"creds", rs.restoreThreadCreds},
+		{"unmap scratch", leader.UnmapScratch},
+		{"cpu", rs.restoreThreadCPUs},
 	}
 	for _, s := range steps {
 		if err := s.fn(); err != nil {

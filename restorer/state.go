@@ -4,14 +4,14 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/checkpoint-restore/go-criu/v8/crit/images/siginfo"
+	"github.com/crlazy/crlazy/inject"
 	"github.com/crlazy/crlazy/internal/linux"
 	"github.com/crlazy/crlazy/internal/proc"
 )
 
-// restoreSignals sets every signal action and the alternate stack.
+// restoreSignals sets every signal action (process-wide).
 func (rs *restorer) restoreSignals() error {
-	t := rs.task
+	t := rs.leader()
 	defer t.ReleaseArgs(t.ArgMark())
 	sas := rs.img.core.GetTc().GetSigactions()
 	if len(sas) > linux.NSig {
@@ -34,46 +34,58 @@ func (rs *restorer) restoreSignals() error {
 			return fmt.Errorf("signal %d: %w", sig, err)
 		}
 	}
-	return rs.restoreAltstack(buf)
+	return nil
 }
 
-func (rs *restorer) restoreAltstack(buf linux.Addr) error {
-	sas := rs.img.core.GetThreadCore().GetSas()
+// restoreAltstack sets the thread's alternate signal stack.
+func (tt *threadRestore) restoreAltstack() error {
+	sas := tt.core.GetThreadCore().GetSas()
 	if sas == nil || sas.GetSsFlags()&linux.SsDisable != 0 {
 		return nil
 	}
+	t := tt.task
+	defer t.ReleaseArgs(t.ArgMark())
 	st := linux.StackT{SP: sas.GetSsSp(), Size: sas.GetSsSize(), Flags: int32(sas.GetSsFlags() & linux.SsAutodisarm)}
-	if err := rs.task.WriteMem(buf, linux.StructBytes(&st)); err != nil {
+	buf, err := t.PutArg(linux.StructBytes(&st))
+	if err != nil {
 		return err
 	}
-	_, err := rs.task.Syscall("sigaltstack", linux.SysSigaltstack, uint64(buf), 0)
+	_, err = t.Syscall("sigaltstack", linux.SysSigaltstack, uint64(buf), 0)
 	return err
 }
 
-// restoreSignalQueues queues again the signals that were pending, with
-// their siginfo: the process sends them to itself, which the kernel allows
-// for any si_code. They stay pending until the final mask is set.
-func (rs *restorer) restoreSignalQueues() error {
-	t := rs.task
-	defer t.ReleaseArgs(t.ArgMark())
-	queues := []struct {
-		q      []*siginfo.SiginfoEntry
-		shared bool
-	}{
-		{rs.img.core.GetTc().GetSignalsS().GetSignals(), true},
-		{rs.img.core.GetThreadCore().GetSignalsP().GetSignals(), false},
+// restoreSharedQueue queues again the signals that were pending for the
+// process, with their siginfo: the process sends them to itself, which the
+// kernel allows for any si_code. They stay pending until the final mask is
+// set. First it drops the SIGCHLDs the zombie children just made, which
+// the process had already had (or has in the saved queue).
+func (rs *restorer) restoreSharedQueue() error {
+	if err := rs.flushSigchld(); err != nil {
+		return err
 	}
-	for _, q := range queues {
-		for _, e := range q.q {
-			if err := rs.queueSignal(e.GetSiginfo(), q.shared); err != nil {
-				return err
-			}
+	t := rs.leader()
+	defer t.ReleaseArgs(t.ArgMark())
+	for _, e := range rs.img.core.GetTc().GetSignalsS().GetSignals() {
+		if err := queueSignal(t, rs.img.pid, e.GetSiginfo(), true); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func (rs *restorer) queueSignal(raw []byte, shared bool) error {
+// restoreThreadQueue queues the signals pending for the thread alone.
+func (tt *threadRestore) restoreThreadQueue() error {
+	t := tt.task
+	defer t.ReleaseArgs(t.ArgMark())
+	for _, e := range tt.core.GetThreadCore().GetSignalsP().GetSignals() {
+		if err := queueSignal(t, tt.rs.img.pid, e.GetSiginfo(), false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func queueSignal(t *inject.Task, pid int, raw []byte, shared bool) error {
 	var si linux.Siginfo
 	if len(raw) != len(si) {
 		return badImage("siginfo of %d bytes", len(raw))
@@ -83,16 +95,14 @@ func (rs *restorer) queueSignal(raw []byte, shared bool) error {
 	if sig <= 0 || sig > linux.NSig {
 		return badImage("pending signal %d", sig)
 	}
-	t := rs.task
 	a, err := t.PutArg(si[:])
 	if err != nil {
 		return err
 	}
-	pid := uint64(rs.img.pid)
 	if shared {
-		_, err = t.Syscall("rt_sigqueueinfo", linux.SysRtSigqueueinfo, pid, uint64(sig), uint64(a))
+		_, err = t.Syscall("rt_sigqueueinfo", linux.SysRtSigqueueinfo, uint64(pid), uint64(sig), uint64(a))
 	} else {
-		_, err = t.Syscall("rt_tgsigqueueinfo", linux.SysRtTgsigqueueinfo, pid, uint64(t.TID), uint64(sig), uint64(a))
+		_, err = t.Syscall("rt_tgsigqueueinfo", linux.SysRtTgsigqueueinfo, uint64(pid), uint64(t.TID), uint64(sig), uint64(a))
 	}
 	if err != nil {
 		return fmt.Errorf("queue signal %d: %w", sig, err)
@@ -106,7 +116,7 @@ func (rs *restorer) restoreTimers() error {
 	if tm == nil {
 		return nil
 	}
-	t := rs.task
+	t := rs.leader()
 	defer t.ReleaseArgs(t.ArgMark())
 	for which, e := range []interface {
 		GetIsec() uint64
@@ -134,7 +144,7 @@ func (rs *restorer) restoreTimers() error {
 // be raised without CAP_SYS_RESOURCE: then the limit is kept as high as
 // allowed and a warning logged.
 func (rs *restorer) restoreRlimits() error {
-	t := rs.task
+	t := rs.leader()
 	defer t.ReleaseArgs(t.ArgMark())
 	lims := rs.img.core.GetTc().GetRlimits().GetRlimits()
 	if len(lims) > proc.NumRlimits {
@@ -158,20 +168,20 @@ func (rs *restorer) restoreRlimits() error {
 }
 
 func (rs *restorer) setRlimit(buf linux.Addr, res int, v linux.Rlimit64) error {
-	if err := rs.task.WriteMem(buf, linux.StructBytes(&v)); err != nil {
+	if err := rs.leader().WriteMem(buf, linux.StructBytes(&v)); err != nil {
 		return err
 	}
-	_, err := rs.task.Syscall("prlimit64", linux.SysPrlimit64, 0, uint64(res), uint64(buf), 0)
+	_, err := rs.leader().Syscall("prlimit64", linux.SysPrlimit64, 0, uint64(res), uint64(buf), 0)
 	return err
 }
 
 // lowerRlimit caps a limit at the current hard limit.
 func (rs *restorer) lowerRlimit(buf linux.Addr, res int, want linux.Rlimit64) error {
 	var cur linux.Rlimit64
-	if _, err := rs.task.Syscall("prlimit64", linux.SysPrlimit64, 0, uint64(res), 0, uint64(buf)); err != nil {
+	if _, err := rs.leader().Syscall("prlimit64", linux.SysPrlimit64, 0, uint64(res), 0, uint64(buf)); err != nil {
 		return err
 	}
-	if err := rs.task.ReadMem(buf, linux.StructBytes(&cur)); err != nil {
+	if err := rs.leader().ReadMem(buf, linux.StructBytes(&cur)); err != nil {
 		return err
 	}
 	got := linux.Rlimit64{Cur: min(want.Cur, cur.Max), Max: min(want.Max, cur.Max)}
@@ -180,27 +190,28 @@ func (rs *restorer) lowerRlimit(buf linux.Addr, res int, want linux.Rlimit64) er
 	return rs.setRlimit(buf, res, got)
 }
 
-// restoreMisc sets per-process and per-thread flags: name, personality,
-// prctl values, clear_child_tid, robust list, rseq, nice.
-func (rs *restorer) restoreMisc() error {
-	tc, th := rs.img.core.GetTc(), rs.img.core.GetThreadCore()
-	t := rs.task
-	calls := []struct {
-		name string
-		nr   int
-		args []uint64
-		skip bool
-	}{
+// restoreProcessMisc sets per-process flags: personality and prctl
+// values.
+func (rs *restorer) restoreProcessMisc() error {
+	tc := rs.img.core.GetTc()
+	return runCalls(rs.leader(), []call{
 		{"personality", linux.SysPersonality, []uint64{uint64(tc.GetPersonality())}, false},
-		{"PR_SET_PDEATHSIG", linux.SysPrctl, []uint64{linux.PrSetPdeathsig, uint64(th.GetPdeathSig())}, th.GetPdeathSig() == 0},
 		{"PR_SET_CHILD_SUBREAPER", linux.SysPrctl, []uint64{linux.PrSetChildSubreaper, 1}, !tc.GetChildSubreaper()},
 		{"PR_SET_THP_DISABLE", linux.SysPrctl, []uint64{linux.PrSetThpDisable, 1, 0, 0, 0}, !rs.img.mm.GetThpDisabled()},
 		{"PR_SET_DUMPABLE", linux.SysPrctl, []uint64{linux.PrSetDumpable, uint64(rs.img.mm.GetDumpable())},
 			rs.img.mm.Dumpable == nil || rs.img.mm.GetDumpable() > 1},
-		{"set_tid_address", linux.SysSetTidAddress, []uint64{rs.img.core.GetThreadInfo().GetClearTidAddr()}, false},
-		{"set_robust_list", linux.SysSetRobustList, []uint64{th.GetFutexRla(), uint64(th.GetFutexRlaLen())}, th.GetFutexRla() == 0},
-		{"setpriority", linux.SysSetpriority, []uint64{0 /* PRIO_PROCESS */, 0, uint64(int64(th.GetSchedNice()))}, th.GetSchedNice() == 0},
-	}
+	})
+}
+
+// call is one injected system call; skip leaves it out.
+type call struct {
+	name string
+	nr   int
+	args []uint64
+	skip bool
+}
+
+func runCalls(t *inject.Task, calls []call) error {
 	for _, c := range calls {
 		if c.skip {
 			continue
@@ -209,14 +220,30 @@ func (rs *restorer) restoreMisc() error {
 			return err
 		}
 	}
-	if err := rs.restoreComm(th.GetComm()); err != nil {
-		return err
-	}
-	return rs.restoreRseq()
+	return nil
 }
 
-func (rs *restorer) restoreComm(comm string) error {
-	t := rs.task
+// restoreThreadMisc sets per-thread values: parent-death signal,
+// clear_child_tid, robust list, nice, name and rseq.
+func (tt *threadRestore) restoreThreadMisc() error {
+	th := tt.core.GetThreadCore()
+	err := runCalls(tt.task, []call{
+		{"PR_SET_PDEATHSIG", linux.SysPrctl, []uint64{linux.PrSetPdeathsig, uint64(th.GetPdeathSig())}, th.GetPdeathSig() == 0},
+		{"set_tid_address", linux.SysSetTidAddress, []uint64{tt.core.GetThreadInfo().GetClearTidAddr()}, false},
+		{"set_robust_list", linux.SysSetRobustList, []uint64{th.GetFutexRla(), uint64(th.GetFutexRlaLen())}, th.GetFutexRla() == 0},
+		{"setpriority", linux.SysSetpriority, []uint64{0 /* PRIO_PROCESS: this thread */, 0, uint64(int64(th.GetSchedNice()))}, th.GetSchedNice() == 0},
+	})
+	if err != nil {
+		return err
+	}
+	if err := tt.restoreComm(th.GetComm()); err != nil {
+		return err
+	}
+	return tt.restoreRseq()
+}
+
+func (tt *threadRestore) restoreComm(comm string) error {
+	t := tt.task
 	defer t.ReleaseArgs(t.ArgMark())
 	p, err := t.PutString(comm)
 	if err != nil {
@@ -226,27 +253,11 @@ func (rs *restorer) restoreComm(comm string) error {
 	return err
 }
 
-func (rs *restorer) restoreRseq() error {
-	e := rs.img.core.GetThreadCore().GetRseqEntry()
+func (tt *threadRestore) restoreRseq() error {
+	e := tt.core.GetThreadCore().GetRseqEntry()
 	if e == nil || e.GetRseqAbiPointer() == 0 {
 		return nil
 	}
-	_, err := rs.task.Syscall("rseq", linux.SysRseq, e.GetRseqAbiPointer(), uint64(e.GetRseqAbiSize()), 0, uint64(e.GetSignature()))
+	_, err := tt.task.Syscall("rseq", linux.SysRseq, e.GetRseqAbiPointer(), uint64(e.GetRseqAbiSize()), 0, uint64(e.GetSignature()))
 	return err
-}
-
-// restoreSession recreates the process group or session the process led.
-func (rs *restorer) restoreSession() error {
-	pid := uint32(rs.img.pid)
-	switch {
-	case rs.img.pstree.GetSid() == pid:
-		_, err := rs.task.Syscall("setsid", linux.SysSetsid)
-		return err
-	case rs.img.pstree.GetPgid() == pid:
-		_, err := rs.task.Syscall("setpgid", linux.SysSetpgid, 0, 0)
-		return err
-	}
-	rs.log.Info("process group and session were led by processes outside the image; the restored process joins crlazy's",
-		"pgid", rs.img.pstree.GetPgid(), "sid", rs.img.pstree.GetSid())
-	return nil
 }

@@ -57,12 +57,17 @@ func (s *stub) kill() {
 	}
 }
 
-// cloneWithPid makes the stub fork a child with exactly pid, as a sibling
-// (CLONE_PARENT: its parent is us), traced by tr like the stub.
-func (s *stub) cloneWithPid(pid int) (int, error) {
-	t := s.task
-	if _, err := t.MapScratch(0, inject.ScratchSize, false); err != nil {
-		return 0, err
+// cloneTask makes creator clone a task with exactly pid (clone3 with
+// set_tid), with clone flags: CLONE_PARENT for a sibling (the restored
+// root is then our child), sharing flags for the children of a tree,
+// thread flags for a thread. The new task is traced like creator (the
+// kernel attaches it); the caller adopts it.
+func cloneTask(creator *inject.Task, pid int, flags uint64) (int, error) {
+	t := creator
+	if base, _ := t.Scratch(); base == 0 {
+		if _, err := t.MapScratch(0, inject.ScratchSize, false); err != nil {
+			return 0, err
+		}
 	}
 	defer t.ReleaseArgs(t.ArgMark())
 	var tid [4]byte
@@ -71,12 +76,11 @@ func (s *stub) cloneWithPid(pid int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// With CLONE_PARENT clone3 wants exit_signal 0: the child inherits
-	// the stub's, SIGCHLD (Go forks it that way).
-	args := linux.CloneArgs{
-		Flags:      linux.CloneParent,
-		SetTid:     uint64(tidAddr),
-		SetTidSize: 1,
+	// clone3 wants exit_signal 0 with CLONE_PARENT (the child inherits
+	// the creator's, SIGCHLD) and with CLONE_THREAD.
+	args := linux.CloneArgs{Flags: flags, SetTid: uint64(tidAddr), SetTidSize: 1}
+	if flags&(linux.CloneParent|linux.CloneThread) == 0 {
+		args.ExitSignal = linux.SIGCHLD
 	}
 	argsAddr, err := t.PutArg(linux.StructBytes(&args))
 	if err != nil {

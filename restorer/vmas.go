@@ -36,7 +36,7 @@ func (rs *restorer) mapVMAs() error {
 	fds := map[fileKey]int{}
 	defer func() {
 		for _, fd := range fds {
-			_ = rs.task.Close(fd)
+			_ = rs.leader().Close(fd)
 		}
 	}()
 	for _, v := range rs.img.mm.GetVmas() {
@@ -51,7 +51,7 @@ func (rs *restorer) mapVMAs() error {
 }
 
 func (rs *restorer) mapVMA(v *vma.VmaEntry, fds map[fileKey]int) error {
-	t := rs.task
+	t := rs.leader()
 	length := v.GetEnd() - v.GetStart()
 	flags := int(v.GetFlags()) | linux.MapFixed
 	prot := linux.ProtRead | linux.ProtWrite
@@ -93,7 +93,7 @@ func (rs *restorer) mapFd(v *vma.VmaEntry, fds map[fileKey]int) (int, error) {
 		return fd, nil
 	}
 	name := rs.img.files[k.id].GetReg().GetName()
-	fd, err := rs.task.Open(name, int(k.flags)|linux.OCloexec, 0)
+	fd, err := rs.leader().Open(name, int(k.flags)|linux.OCloexec, 0)
 	if err != nil {
 		return -1, err
 	}
@@ -127,7 +127,7 @@ func (rs *restorer) fillPages(r *store.Reader) error {
 				if s >= e {
 					return nil
 				}
-				if err := writeChunk(rs.task.TID, s, data[s-addr:e-addr]); err != nil {
+				if err := writeChunk(rs.leader().TID, s, data[s-addr:e-addr]); err != nil {
 					return err
 				}
 				pages.Add((e - s) / linux.PageSize)
@@ -194,7 +194,7 @@ func (rs *restorer) fillZeroes() error {
 		}
 		for p := uint64(0); p < z.GetNrPages(); p++ {
 			addr := linux.Addr(z.GetVaddr() + p*linux.PageSize)
-			if err := rs.task.WriteMem(addr, zero); err != nil {
+			if err := rs.leader().WriteMem(addr, zero); err != nil {
 				return err
 			}
 		}
@@ -211,7 +211,7 @@ func (rs *restorer) finishVMAs() error {
 		if v.GetProt() == linux.ProtRead|linux.ProtWrite {
 			continue
 		}
-		if err := rs.task.Mprotect(linux.Addr(v.GetStart()), v.GetEnd()-v.GetStart(), int(v.GetProt())); err != nil {
+		if err := rs.leader().Mprotect(linux.Addr(v.GetStart()), v.GetEnd()-v.GetStart(), int(v.GetProt())); err != nil {
 			return fmt.Errorf("%s: %w", vmaName(v), err)
 		}
 	}

@@ -17,10 +17,9 @@ var ErrStopped = errors.New("lazy page handler stopped")
 // Config configures a Handler. Zero values are documented per field.
 type Config struct {
 	Source Source
-	// MM is the image's mm id whose pages the spaces receive.
-	MM uint32
-	// WorkingSet lists image page addresses to prefetch first, in order.
-	WorkingSet []uint64
+	// WorkingSet lists, per image mm id, page addresses to prefetch
+	// first, in order.
+	WorkingSet map[uint32][]uint64
 	// Record keeps the order of first demand faults (see WorkingSet()).
 	Record bool
 	// PrefetchDelay holds the background prefetch back for a while after
@@ -32,10 +31,10 @@ type Config struct {
 	// provided; the caller must kill the process, which then stops
 	// faulting. nil: nothing is called (Wait still returns the error).
 	OnFatal func(error)
-	// Done is called, on its own goroutine, when a space has every page;
-	// its faults are still answered until Done returns. root is true for
-	// the first space (the restored process itself). nil: nothing.
-	Done func(root bool)
+	// Done is called, on its own goroutine, when a space has every page,
+	// with the tag given to Add (0 for the space of a forked child); its
+	// faults are still answered until Done returns. nil: nothing.
+	Done func(tag int)
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
 }
@@ -54,7 +53,7 @@ type Handler struct {
 	err     error
 	spaces  int
 	live    map[*space]bool // spaces running, to wake them on Stop
-	wset    []uint64
+	wset    map[uint32][]uint64
 	stats   Stats
 	allDone time.Duration
 }
@@ -69,15 +68,16 @@ func New(cfg Config) *Handler {
 }
 
 // Add serves uffd, a non-blocking userfaultfd registered on areas (with
-// UFFD_FEATURE_EVENT_FORK|REMAP|REMOVE|UNMAP), as the root space; filled
-// lists process ranges inside areas that were filled before the process
-// ran and need nothing. The Handler owns uffd from now on.
-func (h *Handler) Add(uffd *os.File, areas []Area, filled [][2]uint64) error {
+// UFFD_FEATURE_EVENT_FORK|REMAP|REMOVE|UNMAP) of a process whose pages are
+// those of image mm; filled lists process ranges inside areas that were
+// filled before the process ran and need nothing; tag (non-zero) is
+// passed to Config.Done. The Handler owns uffd from now on.
+func (h *Handler) Add(uffd *os.File, mm uint32, areas []Area, filled [][2]uint64, tag int) error {
 	lay := newLayout(areas)
 	for _, f := range filled {
 		lay.resolve(f[0], f[1])
 	}
-	s, err := newSpace(h, uffd, lay, true)
+	s, err := newSpace(h, uffd, mm, lay, tag)
 	if err != nil {
 		return err
 	}
@@ -163,13 +163,16 @@ func (h *Handler) stopped() bool {
 }
 
 // recordFault notes the first demand fault of an image page.
-func (h *Handler) recordFault(orig uint64, took time.Duration) {
+func (h *Handler) recordFault(mm uint32, orig uint64, took time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.stats.Faults++
 	h.stats.FaultTimes = append(h.stats.FaultTimes, took)
 	if h.cfg.Record {
-		h.wset = append(h.wset, orig)
+		if h.wset == nil {
+			h.wset = map[uint32][]uint64{}
+		}
+		h.wset[mm] = append(h.wset[mm], orig)
 	}
 }
 
@@ -179,12 +182,12 @@ func (h *Handler) count(f func(*Stats)) {
 	h.mu.Unlock()
 }
 
-// WorkingSet returns the image addresses of first demand faults, in order
-// (only with Config.Record).
-func (h *Handler) WorkingSet() []uint64 {
+// WorkingSet returns the image addresses of first demand faults of mm, in
+// order (only with Config.Record).
+func (h *Handler) WorkingSet(mm uint32) []uint64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]uint64(nil), h.wset...)
+	return append([]uint64(nil), h.wset[mm]...)
 }
 
 // Stats returns a snapshot of the counters.

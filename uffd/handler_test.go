@@ -118,7 +118,7 @@ func TestHandlerServesFaults(t *testing.T) {
 	const pages = 48
 	mem, base, f, src := newRegion(t, pages)
 	h := New(Config{Source: src, Record: true, PrefetchDelay: time.Hour})
-	if err := h.Add(f, []Area{{base, base + pages*pageSize, base}}, nil); err != nil {
+	if err := h.Add(f, 1, []Area{{base, base + pages*pageSize, base}}, nil, 1); err != nil {
 		t.Fatal(err)
 	}
 	got := touch(mem)
@@ -139,8 +139,8 @@ func TestHandlerServesFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := h.Stats()
-	if st.Faults == 0 || st.ZeroFaults == 0 || st.PrefetchBytes != 0 || len(h.WorkingSet()) != st.Faults {
-		t.Errorf("stats %v, working set of %d", st, len(h.WorkingSet()))
+	if st.Faults == 0 || st.ZeroFaults == 0 || st.PrefetchBytes != 0 || len(h.WorkingSet(1)) != st.Faults {
+		t.Errorf("stats %v, working set of %d", st, len(h.WorkingSet(1)))
 	}
 }
 
@@ -148,8 +148,8 @@ func TestHandlerPrefetchesEverything(t *testing.T) {
 	const pages = 48
 	mem, base, f, src := newRegion(t, pages)
 	done := make(chan bool, 1)
-	h := New(Config{Source: src, Done: func(root bool) { done <- root }})
-	if err := h.Add(f, []Area{{base, base + pages*pageSize, base}}, nil); err != nil {
+	h := New(Config{Source: src, Done: func(tag int) { done <- tag == 1 }})
+	if err := h.Add(f, 1, []Area{{base, base + pages*pageSize, base}}, nil, 1); err != nil {
 		t.Fatal(err)
 	}
 	if root := <-done; !root {
@@ -176,7 +176,7 @@ func TestHandlerFatalOnMissingChunk(t *testing.T) {
 	delete(src.chunks, base) // data run without its chunk: a damaged image
 	fatal := make(chan error, 1)
 	h := New(Config{Source: src, OnFatal: func(err error) { fatal <- err }, PrefetchDelay: time.Hour})
-	if err := h.Add(f, []Area{{base, base + pages*pageSize, base}}, nil); err != nil {
+	if err := h.Add(f, 1, []Area{{base, base + pages*pageSize, base}}, nil, 1); err != nil {
 		t.Fatal(err)
 	}
 	read := make(chan struct{})

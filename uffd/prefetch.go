@@ -57,7 +57,7 @@ func (s *space) waitDelay() error {
 // store checks it as it reads it). When the walk is over, what is still
 // pending had no chunk: holes, which a fault turns into a zero page.
 func (s *space) prefetch(ranges [][2]uint64) error {
-	src, mm := s.h.cfg.Source, s.h.cfg.MM
+	src, mm := s.h.cfg.Source, s.mm
 	seen := map[uint64]bool{}
 	apply := func(start uint64, data []byte) error {
 		if s.h.stopped() {
@@ -70,7 +70,7 @@ func (s *space) prefetch(ranges [][2]uint64) error {
 		s.h.count(func(st *Stats) { st.PrefetchBytes += n })
 		return err
 	}
-	for _, addr := range s.h.cfg.WorkingSet {
+	for _, addr := range s.h.cfg.WorkingSet[mm] {
 		if !inRanges(ranges, addr) || !s.lay.origPending(addr) {
 			continue
 		}

@@ -33,8 +33,9 @@ type space struct {
 	h          *Handler
 	uffd       *os.File
 	fd         int
+	mm         uint32 // the image mm its pages come from
 	lay        *layout
-	root       bool
+	tag        int // Config.Done's argument; 0 for a forked child
 	wake       *linux.Eventfd
 	walked     bool          // the prefetch walk is over
 	done       chan struct{} // closed when Config.Done returned
@@ -42,7 +43,7 @@ type space struct {
 	msgs       [msgBatch]linux.UffdMsg
 }
 
-func newSpace(h *Handler, uffd *os.File, lay *layout, root bool) (*space, error) {
+func newSpace(h *Handler, uffd *os.File, mm uint32, lay *layout, tag int) (*space, error) {
 	fd, err := linux.RawFd(uffd)
 	if err != nil {
 		return nil, err
@@ -51,7 +52,7 @@ func newSpace(h *Handler, uffd *os.File, lay *layout, root bool) (*space, error)
 	if err != nil {
 		return nil, err
 	}
-	return &space{h: h, uffd: uffd, fd: fd, lay: lay, root: root, wake: wake, done: make(chan struct{})}, nil
+	return &space{h: h, uffd: uffd, fd: fd, mm: mm, lay: lay, tag: tag, wake: wake, done: make(chan struct{})}, nil
 }
 
 // run serves the space until every page is in and Done returned, the
@@ -59,21 +60,21 @@ func newSpace(h *Handler, uffd *os.File, lay *layout, root bool) (*space, error)
 func (s *space) run() error {
 	defer s.close()
 	ranges := s.lay.origRanges()
-	s.h.log.Debug("serving lazy pages", "uffd", s.fd, "root", s.root, "pending_pages", s.lay.pending, "ranges", len(ranges))
+	s.h.log.Debug("serving lazy pages", "uffd", s.fd, "tag", s.tag, "pending_pages", s.lay.pending, "ranges", len(ranges))
 	err := s.waitDelay()
 	if err == nil {
 		err = s.prefetch(ranges)
 	}
 	for err == nil {
 		if s.finished() {
-			s.h.log.Debug("all pages in", "uffd", s.fd, "root", s.root)
+			s.h.log.Debug("all pages in", "uffd", s.fd, "tag", s.tag)
 			return nil
 		}
 		err = s.step()
 	}
 	switch {
 	case errors.Is(err, errGone), errors.Is(err, errStop):
-		s.h.log.Debug("address space gone", "uffd", s.fd, "root", s.root, "pending_pages", s.lay.pending)
+		s.h.log.Debug("address space gone", "uffd", s.fd, "tag", s.tag, "pending_pages", s.lay.pending)
 		return nil
 	}
 	s.h.fatal(err)
@@ -94,7 +95,7 @@ func (s *space) finished() bool {
 		s.doneCalled = true
 		go func() {
 			if s.h.cfg.Done != nil {
-				s.h.cfg.Done(s.root)
+				s.h.cfg.Done(s.tag)
 			}
 			close(s.done)
 			_ = s.wake.Signal()
@@ -167,7 +168,7 @@ func (s *space) handle(m *linux.UffdMsg) error {
 // fork starts serving the child's userfaultfd, with a copy of our layout.
 func (s *space) fork(fd int) error {
 	f := os.NewFile(uintptr(fd), "userfaultfd")
-	child, err := newSpace(s.h, f, s.lay.clone(), false)
+	child, err := newSpace(s.h, f, s.mm, s.lay.clone(), 0)
 	if err != nil {
 		f.Close()
 		return err
@@ -186,7 +187,7 @@ func (s *space) fault(addr uint64) error {
 	a := s.lay.find(addr)
 	orig := a.origOf(addr)
 	var copied uint64
-	found, err := s.h.cfg.Source.FindChunk(s.h.cfg.MM, orig, func(cstart uint64, data []byte) error {
+	found, err := s.h.cfg.Source.FindChunk(s.mm, orig, func(cstart uint64, data []byte) error {
 		var err error
 		copied, err = s.apply(cstart, data)
 		return err
@@ -198,7 +199,7 @@ func (s *space) fault(addr uint64) error {
 		return s.hole(addr, orig)
 	}
 	s.h.count(func(st *Stats) { st.FaultBytes += copied })
-	s.h.recordFault(orig, time.Since(start))
+	s.h.recordFault(s.mm, orig, time.Since(start))
 	if s.lay.isPending(addr) {
 		// The chunk did not cover the page after all (moved meanwhile):
 		// the fault is still queued in the kernel; answer it.
@@ -209,7 +210,7 @@ func (s *space) fault(addr uint64) error {
 
 // hole answers a fault on a pending page that has no chunk.
 func (s *space) hole(addr, orig uint64) error {
-	data, err := s.h.cfg.Source.HasData(s.h.cfg.MM, orig)
+	data, err := s.h.cfg.Source.HasData(s.mm, orig)
 	if err != nil {
 		return err
 	}

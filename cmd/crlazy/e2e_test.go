@@ -6,13 +6,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/crlazy/crlazy/images"
 	"github.com/crlazy/crlazy/internal/testutil"
+	"github.com/crlazy/crlazy/store"
 )
 
 func TestMain(m *testing.M) { os.Exit(testutil.Main(m)) }
@@ -66,7 +69,33 @@ func dump(t *testing.T, v *testutil.Victim, extra ...string) string {
 		log, _ := os.ReadFile(dir + ".dump.log")
 		t.Fatalf("dump: exit %d\n%s\nlog:\n%s", code, out, log)
 	}
+	if !slices.Contains(extra, "--leave-running") {
+		// The dump killed the tree; the victim's children, orphaned,
+		// come to the test binary (a subreaper) to be reaped.
+		testutil.ReapGone(t, dumpedChildren(t, dir, v.Pid)...)
+	}
 	return dir
+}
+
+// dumpedChildren returns the PIDs in the store at dir other than root.
+func dumpedChildren(t *testing.T, dir string, root int) []int {
+	t.Helper()
+	r, err := store.Open(dir)
+	if err != nil {
+		t.Fatalf("open the dumped store: %v", err)
+	}
+	defer r.Close()
+	ids, err := r.IDs(images.Pstree)
+	if err != nil {
+		t.Fatalf("list the dumped processes: %v", err)
+	}
+	var pids []int
+	for _, id := range ids {
+		if int(id) != root {
+			pids = append(pids, int(id))
+		}
+	}
+	return pids
 }
 
 // restore restores the images in dir detached and returns the pid.

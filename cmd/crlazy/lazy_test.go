@@ -126,7 +126,7 @@ func TestLazyOps(t *testing.T) {
 	v.WaitLine(t, regexp.MustCompile(`^ready `), lineTimeout)
 	tick := regexp.MustCompile(`^tick (\d+) `)
 	before := v.WaitLine(t, tick, lineTimeout)
-	dir := dumpWithoutChildren(t, v)
+	dir := dump(t, v)
 	v.Reap(t)
 	_, log := lazyRestore(t, dir)
 	var after []string
@@ -138,23 +138,6 @@ func TestLazyOps(t *testing.T) {
 	}
 	line := waitLog(t, log, allInRe, lineTimeout)
 	t.Logf("%s", line)
-}
-
-// dumpWithoutChildren dumps a victim that forks short-lived children,
-// trying again while a child happens to be alive (a tree is refused, and
-// the victim left running).
-func dumpWithoutChildren(t *testing.T, v *testutil.Victim) string {
-	t.Helper()
-	for attempt := 0; ; attempt++ {
-		dir := filepath.Join(t.TempDir(), "img")
-		out, code := crlazy(t, "dump", "-t", strconv.Itoa(v.Pid), "-D", dir)
-		if code == 0 {
-			return dir
-		}
-		if !strings.Contains(out, "process trees are not supported yet") || attempt == 50 {
-			t.Fatalf("dump: exit %d: %s", code, out)
-		}
-	}
 }
 
 // TestLazyWorkingSet restores a store twice: the second restore uses the

@@ -1,6 +1,6 @@
 // Package daemon runs the rest of a command in the background: the
-// command re-executes itself as a daemon (a new session, stdio on
-// /dev/null) that reports one line on a status pipe once it is ready;
+// command re-executes itself as a daemon (a process group of its own,
+// stdio on /dev/null) that reports one line on a status pipe once it is ready;
 // the foreground process waits for that line and exits.
 //
 // crlazy restore -d --lazy-pages uses it: the daemon restores the process
@@ -47,7 +47,10 @@ func Spawn(args []string) (string, error) {
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", envVar, statusFd))
 	cmd.ExtraFiles = []*os.File{pw}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// A process group of its own, but the caller's session: a restored
+	// process whose session was the caller's (a service started from a
+	// shell) stays in it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	err = cmd.Start()
 	pw.Close()
 	if err != nil {

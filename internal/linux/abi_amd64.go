@@ -106,6 +106,7 @@ const (
 	CloneFiles   = unix.CLONE_FILES
 	CloneSighand = unix.CLONE_SIGHAND
 	CloneThread  = unix.CLONE_THREAD
+	CloneSysvsem = unix.CLONE_SYSVSEM
 )
 
 // CapUserHeader and CapUserData mirror struct __user_cap_header_struct and

@@ -101,5 +101,21 @@ func Uname() (release, machine string, err error) {
 	return unix.ByteSliceToString(u.Release[:]), unix.ByteSliceToString(u.Machine[:]), nil
 }
 
-// kcmpFile is KCMP_FILE from include/uapi/linux/kcmp.h.
-const kcmpFile = 0
+// kcmp types (include/uapi/linux/kcmp.h).
+const (
+	kcmpFile    = 0
+	KcmpVM      = 1
+	KcmpFiles   = 2
+	KcmpFS      = 3
+	KcmpSighand = 4
+)
+
+// KcmpSame reports whether pid1 and pid2 share the resource of kcmp type
+// typ (KcmpVM, KcmpFiles, KcmpFS, KcmpSighand).
+func KcmpSame(pid1, pid2, typ int) (bool, error) {
+	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(pid1), uintptr(pid2), uintptr(typ), 0, 0, 0)
+	if e != 0 {
+		return false, os.NewSyscallError("kcmp", e)
+	}
+	return r == 0, nil
+}

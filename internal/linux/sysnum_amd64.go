@@ -60,6 +60,7 @@ const (
 	SysBrk              = unix.SYS_BRK
 	SysSetpriority      = unix.SYS_SETPRIORITY
 	SysRtSigqueueinfo   = unix.SYS_RT_SIGQUEUEINFO
+	SysRtSigtimedwait   = unix.SYS_RT_SIGTIMEDWAIT
 	SysRtTgsigqueueinfo = unix.SYS_RT_TGSIGQUEUEINFO
 )
 

@@ -4,6 +4,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/crlazy/crlazy/internal/proc"
 )
 
 const (
@@ -45,14 +47,29 @@ func release(t testing.TB, pid int, start uint64) {
 	if st, err := readStat(pid); err != nil || st.start != start {
 		return // gone, or the PID is another process's now
 	}
-	syscall.Kill(pid, syscall.SIGKILL)
-	gone := waitFor(adoptTimeout, func() bool {
-		reapIfChild(pid)
-		st, err := readStat(pid)
-		return err != nil || st.start != start
-	})
-	if !gone {
-		t.Errorf("adopted process %d still there %v after SIGKILL: %s", pid, adoptTimeout, describe(pid))
+	killTree(t, member{pid, start}, "adopted process")
+}
+
+// killTree sends SIGKILL to root and to every process below it, then waits
+// until all of them are gone, reaping those that are (or, orphaned, become)
+// children of the test binary.
+func killTree(t testing.TB, root member, what string) {
+	t.Helper()
+	tree := append([]member{root}, descendants(root.pid)...)
+	for _, m := range tree {
+		if st, err := readStat(m.pid); err == nil && st.start == m.start {
+			syscall.Kill(m.pid, syscall.SIGKILL)
+		}
+	}
+	for _, m := range tree {
+		gone := waitFor(adoptTimeout, func() bool {
+			reapIfChild(m.pid)
+			st, err := readStat(m.pid)
+			return err != nil || st.start != m.start
+		})
+		if !gone {
+			t.Errorf("%s %d still there %v after SIGKILL: %s", what, m.pid, adoptTimeout, describe(m.pid))
+		}
 	}
 }
 
@@ -90,5 +107,59 @@ func CheckRunning(t testing.TB, pid int) {
 		t.Errorf("process %d is dead: %s", pid, describe(pid))
 	case tracerPid(pid) != 0:
 		t.Errorf("process %d is still traced: %s", pid, describe(pid))
+	}
+}
+
+// member is one process of a tree, told apart from a later holder of its
+// PID by its start time.
+type member struct {
+	pid   int
+	start uint64
+}
+
+// descendants returns the processes below pid, parents before children.
+// Processes that vanish while it looks are left out.
+func descendants(pid int) []member {
+	var out []member
+	queue := []int{pid}
+	for len(queue) > 0 {
+		kids, _ := proc.Children(queue[0])
+		queue = queue[1:]
+		for _, k := range kids {
+			if st, err := readStat(k); err == nil {
+				out = append(out, member{k, st.start})
+				queue = append(queue, k)
+			}
+		}
+	}
+	return out
+}
+
+// Descendants returns the PIDs of the processes below pid now, parents
+// before children. A test that dumps a tree takes them before the dump so
+// that it can wait for them with ReapGone afterwards.
+func Descendants(pid int) []int {
+	ms := descendants(pid)
+	pids := make([]int, len(ms))
+	for i, m := range ms {
+		pids[i] = m.pid
+	}
+	return pids
+}
+
+// ReapGone waits until every one of pids is gone, reaping those that became
+// children of the test binary: a dump kills the whole tree it saved, and the
+// victim's children, orphaned, are reparented to the test (a subreaper) as
+// zombies that nobody else will reap.
+func ReapGone(t testing.TB, pids ...int) {
+	t.Helper()
+	for _, pid := range pids {
+		gone := waitFor(adoptTimeout, func() bool {
+			reapIfChild(pid)
+			return !pidExists(pid)
+		})
+		if !gone {
+			t.Fatalf("process %d still there after %v: %s", pid, adoptTimeout, describe(pid))
+		}
 	}
 }

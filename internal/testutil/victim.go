@@ -83,7 +83,8 @@ func (v *Victim) wait() {
 }
 
 // kill sends SIGKILL unless the victim was reaped (Process uses a pidfd, so
-// a PID reused by a restored process is never hit) and waits for it.
+// a PID reused by a restored process is never hit) and waits for it, and
+// kills and waits for the processes below it too.
 func (v *Victim) kill(t testing.TB) {
 	t.Helper()
 	select {
@@ -91,7 +92,11 @@ func (v *Victim) kill(t testing.TB) {
 		return
 	default:
 	}
+	kids := descendants(v.Pid)
 	v.Cmd.Process.Kill()
+	for _, k := range kids {
+		killTree(t, k, "child of victim")
+	}
 	select {
 	case <-v.exited:
 	case <-time.After(cleanupTimeout):
