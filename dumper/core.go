@@ -36,6 +36,7 @@ type image struct {
 	files   *fileTable // tree-wide
 	fdinfos []*fdinfo.FdinfoEntry
 	areas   []area
+	seccomp seccompFilters
 	// xfeatures is the XCR0 mask of the dumping host, for the header.
 	xfeatures uint64
 }
@@ -140,6 +141,9 @@ func (c *collector) collectCores(img *image, status *proc.Status, stat *proc.Sta
 		if err != nil {
 			return err
 		}
+		if err := img.seccomp.add(t, tstatus.Seccomp, th); err != nil {
+			return err
+		}
 		core := &criucore.CoreEntry{Mtype: criucore.CoreEntry_X86_64.Enum(), ThreadInfo: ti, ThreadCore: th}
 		if i == 0 {
 			if core.Tc, err = c.taskCore(status, stat, prs); err != nil {
@@ -202,7 +206,7 @@ func (c *collector) taskCore(status *proc.Status, stat *proc.Stat, rs processRem
 		Flags:          proto.Uint32(stat.Flags),
 		BlkSigset:      proto.Uint64(leader.Sigmask),
 		Comm:           proto.String(status.Name),
-		Timers:         itimers(rs.itimers),
+		Timers:         itimers(rs.itimers, rs.posixTimers),
 		Rlimits:        &criucore.TaskRlimitsEntry{},
 		OomScoreAdj:    proto.Int32(int32(oom)),
 		Sigactions:     rs.sigactions,
@@ -220,14 +224,14 @@ func (c *collector) taskCore(status *proc.Status, stat *proc.Stat, rs processRem
 	return tc, nil
 }
 
-func itimers(t [3]linux.Itimerval) *timer.TaskTimersEntry {
+func itimers(t [3]linux.Itimerval, posix []*timer.PosixTimerEntry) *timer.TaskTimersEntry {
 	e := func(v linux.Itimerval) *timer.ItimerEntry {
 		return &timer.ItimerEntry{
 			Isec: proto.Uint64(uint64(v.IntervalSec)), Iusec: proto.Uint64(uint64(v.IntervalUsec)),
 			Vsec: proto.Uint64(uint64(v.ValueSec)), Vusec: proto.Uint64(uint64(v.ValueUsec)),
 		}
 	}
-	return &timer.TaskTimersEntry{Real: e(t[itimerReal]), Virt: e(t[itimerVirtual]), Prof: e(t[itimerProf])}
+	return &timer.TaskTimersEntry{Real: e(t[itimerReal]), Virt: e(t[itimerVirtual]), Prof: e(t[itimerProf]), Posix: posix}
 }
 
 func (c *collector) threadCore(t *inject.Task, status *proc.Status, stat *proc.Stat, rs threadRemote) (*criucore.ThreadCoreEntry, error) {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 
 	criusa "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-sa"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/timer"
 	"github.com/crlazy/crlazy/inject"
 	"github.com/crlazy/crlazy/internal/linux"
+	"github.com/crlazy/crlazy/internal/proc"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -19,6 +21,7 @@ type processRemote struct {
 	childSubreaper bool
 	brk            uint64
 	itimers        [3]linux.Itimerval
+	posixTimers    []*timer.PosixTimerEntry
 }
 
 // threadRemote is the per-thread state read the same way.
@@ -67,7 +70,7 @@ func (c *collector) queryRemote() (processRemote, []threadRemote, error) {
 func (c *collector) runQueries(prs *processRemote, trs []threadRemote) error {
 	leader := c.p.leader()
 	for _, q := range []func(*inject.Task, *processRemote) error{
-		c.querySigactions, queryProcessPrctls, queryItimers, queryBrk,
+		c.querySigactions, queryProcessPrctls, queryItimers, queryBrk, c.queryPosixTimers,
 	} {
 		if err := q(leader, prs); err != nil {
 			return err
@@ -248,5 +251,45 @@ func queryBrk(t *inject.Task, rs *processRemote) error {
 		return err
 	}
 	rs.brk = v
+	return nil
+}
+
+// queryPosixTimers reads the POSIX timers (timer_create) of the process:
+// /proc tells their ids, clocks and how they notify, timer_gettime and
+// timer_getoverrun in the process tell the rest.
+func (c *collector) queryPosixTimers(t *inject.Task, rs *processRemote) error {
+	timers, err := proc.ReadPosixTimers(c.pid)
+	if err != nil {
+		return err
+	}
+	defer t.ReleaseArgs(t.ArgMark())
+	var v linux.Itimerspec
+	out, err := t.AllocArg(uint64(len(linux.StructBytes(&v))))
+	if err != nil {
+		return err
+	}
+	for _, pt := range timers {
+		if _, err := t.Syscall("timer_gettime", linux.SysTimerGettime, uint64(pt.ID), uint64(out)); err != nil {
+			return fmt.Errorf("timer %d: %w", pt.ID, err)
+		}
+		if err := t.ReadMem(out, linux.StructBytes(&v)); err != nil {
+			return err
+		}
+		overrun, err := t.Syscall("timer_getoverrun", linux.SysTimerGetoverrun, uint64(pt.ID))
+		if err != nil {
+			return fmt.Errorf("timer %d: %w", pt.ID, err)
+		}
+		e := &timer.PosixTimerEntry{
+			ItId: proto.Uint32(uint32(pt.ID)), ClockId: proto.Uint32(uint32(pt.Clock)),
+			SiSigno: proto.Uint32(uint32(pt.Signo)), ItSigevNotify: proto.Uint32(uint32(pt.Notify)),
+			SivalPtr: proto.Uint64(pt.SigvalPtr), Overrun: proto.Uint32(uint32(overrun)),
+			Isec: proto.Uint64(uint64(v.IntervalSec)), Insec: proto.Uint64(uint64(v.IntervalNsec)),
+			Vsec: proto.Uint64(uint64(v.ValueSec)), Vnsec: proto.Uint64(uint64(v.ValueNsec)),
+		}
+		if pt.Notify&linux.SigevThreadID != 0 {
+			e.NotifyThreadId = proto.Int32(int32(pt.NotifyPid))
+		}
+		rs.posixTimers = append(rs.posixTimers, e)
+	}
 	return nil
 }

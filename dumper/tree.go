@@ -81,7 +81,8 @@ func freezeOne(tr *inject.Tracer, pid, ppid int) (*process, error) {
 		p.zombie, p.status, p.stat = true, st.ExitCode, st
 		return p, nil
 	}
-	tasks, err := tr.SeizeThreads(pid, 0)
+	suspend, _ := inject.SuspendSeccomp()
+	tasks, err := tr.SeizeThreads(pid, suspend)
 	if errors.Is(err, inject.ErrTargetGone) && ppid != 0 {
 		// It died before we got to it: a zombie now, its parent being
 		// frozen.

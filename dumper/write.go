@@ -99,5 +99,10 @@ func writeProcess(w *store.Writer, img *image) error {
 			return err
 		}
 	}
+	if img.seccomp.entry != nil {
+		if err := w.PutRecord(images.Seccomp, pid, img.seccomp.entry); err != nil {
+			return err
+		}
+	}
 	return nil
 }

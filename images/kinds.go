@@ -12,6 +12,7 @@ import (
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pstree"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/seccomp"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -45,6 +46,9 @@ const (
 	Creds Kind = 10
 	// Sigacts: id = sighand id, sub = signal number; criu_sa.SaEntry.
 	Sigacts Kind = 11
+	// Seccomp: id = pid; seccomp.SeccompEntry, the seccomp filters of the
+	// process's threads, which name theirs in ThreadCoreEntry.
+	Seccomp Kind = 12
 )
 
 // kindInfo describes one kind. Exactly one of record and sub is set: a
@@ -68,6 +72,7 @@ var kinds = [...]kindInfo{
 	Ids:       {name: "ids", record: func() proto.Message { return &criucore.TaskKobjIdsEntry{} }},
 	Creds:     {name: "creds", record: func() proto.Message { return &creds.CredsEntry{} }},
 	Sigacts:   {name: "sigacts", sub: func() proto.Message { return &criusa.SaEntry{} }},
+	Seccomp:   {name: "seccomp", record: func() proto.Message { return &seccomp.SeccompEntry{} }},
 }
 
 // Kinds returns every valid kind in numeric (= key) order.

@@ -117,14 +117,19 @@ func (t *Task) RseqConfig() (linux.RseqConfig, error) {
 // Detach lets the task run again, with its affinity back if it was
 // pinned. Signals the task dequeued while we single-stepped it are sent to
 // it again.
-func (t *Task) Detach() error {
+func (t *Task) Detach() error { return t.DetachSignal(0) }
+
+// DetachSignal is Detach that delivers sig (if not 0) to the task as it
+// resumes, before it runs an instruction of its own: SIGSTOP puts a
+// process that was stopped straight back into its group stop.
+func (t *Task) DetachSignal(sig int) error {
 	if !t.attached {
 		return nil
 	}
 	if err := t.unpin(); err != nil {
 		return fmt.Errorf("task %d: detach: %w", t.TID, err)
 	}
-	err := t.tr.do(func() error { return linux.PtraceDetach(t.TID, 0) })
+	err := t.tr.do(func() error { return linux.PtraceDetach(t.TID, sig) })
 	if err != nil {
 		return fmt.Errorf("task %d: detach: %w", t.TID, err)
 	}

@@ -87,9 +87,13 @@ func (t *Task) step(nr int, args []uint64) (uint64, error) {
 	return r.Rax, nil
 }
 
+// maxJobTraps bounds the job-control traps one step may meet.
+const maxJobTraps = 4
+
 // waitStep waits for the single-step trap, stepping past fork events and
 // deferring signals the task dequeues on the way.
 func (t *Task) waitStep() error {
+	jobTraps := 0
 	for {
 		ws, err := t.wait()
 		if err != nil {
@@ -98,6 +102,12 @@ func (t *Task) waitStep() error {
 		switch ev := ws.Event(); {
 		case ev == 0 && ws.StopSignal() == linux.SIGTRAP:
 			return nil
+		case ev == linux.PtraceEventStop && jobTraps < maxJobTraps:
+			// A job-control trap taken before the step: the
+			// interrupt of a seize that met a stopped task (it
+			// reported the group stop first) or a new group stop.
+			// Nothing ran; step again.
+			jobTraps++
 		case ev == linux.PtraceEventFork || ev == linux.PtraceEventVfork || ev == linux.PtraceEventClone:
 			pid, err := linux.PtraceGetEventMsg(t.TID)
 			if err != nil {

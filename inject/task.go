@@ -3,8 +3,10 @@ package inject
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/crlazy/crlazy/internal/linux"
+	"github.com/crlazy/crlazy/internal/proc"
 )
 
 // ErrTargetGone is returned when the task exits or is killed while we
@@ -54,6 +56,18 @@ type Task struct {
 
 // SeizeOptions are PTRACE_O_* options; zero means none.
 type SeizeOptions int
+
+// SuspendSeccomp returns PTRACE_O_SUSPEND_SECCOMP, which lets the system
+// calls injected into a tracee pass its seccomp filters, when this
+// process may use it: the kernel refuses it to a tracer that is under
+// seccomp itself. Otherwise it returns 0 and ok false.
+func SuspendSeccomp() (opt SeizeOptions, ok bool) {
+	st, err := proc.ReadStatus(os.Getpid())
+	if err != nil || st.Seccomp != 0 {
+		return 0, false
+	}
+	return SeizeOptions(linux.PtraceOSuspendSeccomp), true
+}
 
 // Seize attaches to tid with PTRACE_SEIZE, interrupts it and waits until it
 // stops. On success the task is stopped with all signals blocked.

@@ -13,6 +13,7 @@ import (
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/vma"
 	"github.com/crlazy/crlazy/images"
 	"github.com/crlazy/crlazy/images/crlazypb"
+	"github.com/crlazy/crlazy/inject"
 	"github.com/crlazy/crlazy/internal/linux"
 	"github.com/crlazy/crlazy/internal/proc"
 	"github.com/crlazy/crlazy/store"
@@ -217,7 +218,8 @@ func (lz *lazyState) removeGuard(pid int) {
 	}
 	lz.mu.Lock()
 	defer lz.mu.Unlock()
-	t, err := lz.tr.Seize(pid, 0)
+	suspend, _ := inject.SuspendSeccomp()
+	t, err := lz.tr.Seize(pid, suspend)
 	if err != nil {
 		lz.log.Info("cannot seize the process to remove the guard (gone?)", "pid", pid, "err", err)
 		return

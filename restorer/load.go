@@ -13,6 +13,7 @@ import (
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pstree"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/seccomp"
 	"github.com/crlazy/crlazy/images"
 	"github.com/crlazy/crlazy/store"
 )
@@ -35,6 +36,7 @@ type image struct {
 	filesID uint32
 	fsID    uint32
 	zombie  bool
+	seccomp *seccomp.SeccompEntry // nil when no thread has filters
 }
 
 // ownsFiles reports whether the process restores the descriptor table it
@@ -126,6 +128,13 @@ func loadProcess(r *store.Reader, pid uint32, files map[uint32]*fdinfo.FileEntry
 		if err := loadFds(r, img); err != nil {
 			return nil, err
 		}
+	}
+	sc := &seccomp.SeccompEntry{}
+	switch err := r.Record(images.Seccomp, pid, sc); {
+	case err == nil:
+		img.seccomp = sc
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
 	}
 	return img, img.validate()
 }

@@ -23,6 +23,10 @@ import (
 // machine does not have (another architecture, CPU features, vdso layout).
 var ErrIncompatibleHost = errors.New("image is not compatible with this host")
 
+// ErrUnsupported is returned for an image that needs something crlazy
+// cannot restore yet.
+var ErrUnsupported = errors.New("not supported yet")
+
 // Options configure a restore. Zero values are documented per field.
 type Options struct {
 	ImagesDir string
@@ -141,7 +145,7 @@ type restorer struct {
 	wset       []uint64
 	prefill    uint64
 	pages      uffd.Source // where chunks come from
-	hasZombies bool        // a zombie child was made: flush its SIGCHLD
+	childEnded bool        // a child ended while it was built (a zombie, a holder): flush its SIGCHLD
 }
 
 func restore(opts Options) (*Process, error) {
@@ -256,32 +260,67 @@ func (t *treeRestore) build(r *store.Reader) error {
 	return nil
 }
 
-// detach lets every task run, all at once at the end; a process that was
-// stopped gets its stop signal back.
+// detach lets every task run, all at once at the end. A process that was
+// stopped gets its stop signal with the leader's detach, first, so that
+// none of its threads runs an instruction before the group stop.
 func (t *treeRestore) detach() error {
 	var first error
-	for _, rs := range t.procs {
-		for _, tt := range rs.threads {
-			if rs.img.zombie {
-				continue
-			}
-			if err := tt.task.Detach(); err != nil && first == nil {
-				first = err
-			}
+	keep := func(err error) {
+		if err != nil && first == nil {
+			first = err
 		}
-		if sig := rs.img.core.GetTc().GetStopSigno(); sig != 0 && !rs.img.zombie {
-			_ = linux.Kill(rs.img.pid, int(sig))
+	}
+	for _, rs := range t.procs {
+		if rs.img.zombie {
+			continue
+		}
+		sig := int(rs.img.core.GetTc().GetStopSigno())
+		keep(rs.leader().DetachSignal(sig))
+		for _, tt := range rs.threads[1:] {
+			keep(tt.task.Detach())
 		}
 	}
 	return first
 }
 
-// killAll kills the restored tree (it runs already) and reaps the root.
+// killAll kills the restored tree (it runs already) and reaps it.
 func (t *treeRestore) killAll() {
-	for i := len(t.procs) - 1; i >= 0; i-- {
-		_ = linux.Kill(t.procs[i].img.pid, linux.SIGKILL)
+	t.reapAll(func() {
+		for i := len(t.procs) - 1; i >= 0; i-- {
+			_ = linux.Kill(t.procs[i].img.pid, linux.SIGKILL)
+		}
+	})
+}
+
+// orphanTimeout bounds the wait for a killed process of the tree to be
+// reparented to crlazy and reaped.
+const orphanTimeout = 10 * time.Second
+
+// reapAll runs kill, which ends every process of the tree, with crlazy a
+// child subreaper: the processes orphaned by their parents' death come to
+// it and are reaped here, rather than left to init as zombies.
+func (t *treeRestore) reapAll(kill func()) {
+	was, err := linux.ChildSubreaper()
+	if err == nil && !was {
+		err = linux.SetChildSubreaper(true)
 	}
-	_, _, _ = linux.Wait4(t.root().img.pid, linux.WALL)
+	kill()
+	deadline := time.Now().Add(orphanTimeout)
+	for _, rs := range t.procs {
+		if len(rs.threads) == 0 {
+			continue // never created: its pid may be someone else's
+		}
+		for err == nil && time.Now().Before(deadline) {
+			pid, _, werr := linux.Wait4(rs.img.pid, linux.WALL|linux.WNOHANG)
+			if pid == rs.img.pid || werr != nil && checkPidFree(rs.img.pid) == nil {
+				break // reaped here, or gone (reaped by a parent outside)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err == nil && !was {
+		_ = linux.SetChildSubreaper(false)
+	}
 }
 
 // checkHost refuses images made on an incompatible machine.
@@ -344,15 +383,17 @@ func (rs *restorer) build(r *store.Reader) error {
 		{"protect memory", rs.finishVMAs},
 		{"mm", rs.restoreMM},
 		{"threads", rs.createThreads},
-		{"files", rs.restoreFds},
-		{"fs", rs.restoreFs},
+		{"files", rs.onlyIf(rs.img.ownsFiles(), rs.restoreFds)},
+		{"fs", rs.onlyIf(rs.img.ownsFs(), rs.restoreFs)},
 		{"signals", rs.restoreSignals},
 		{"pending signals", rs.restoreSharedQueue},
 		{"timers", rs.restoreTimers},
+		{"posix timers", rs.restorePosixTimers},
 		{"rlimits", rs.restoreRlimits},
 		{"misc", rs.restoreProcessMisc},
 		{"thread state", rs.restoreThreads},
 		{"lazy pages", rs.maybeRegisterLazy},
+		{"seccomp", rs.restoreSeccomp},
 		{"creds", rs.restoreThreadCreds},
 		{"unmap scratch", leader.UnmapScratch},
 		{"cpu", rs.restoreThreadCPUs},
@@ -364,6 +405,17 @@ func (rs *restorer) build(r *store.Reader) error {
 		rs.log.Debug("restore step done", "step", s.name)
 	}
 	return nil
+}
+
+// onlyIf returns step, or a step that does nothing unless cond: a
+// process that shares its descriptor table or fs information with its
+// parent (CLONE_FILES, CLONE_FS) leaves them to the parent, which built
+// them before.
+func (rs *restorer) onlyIf(cond bool, step func() error) func() error {
+	if !cond {
+		return func() error { return nil }
+	}
+	return step
 }
 
 func (rs *restorer) maybeRegisterLazy() error {

@@ -1,9 +1,11 @@
 package restorer
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/timer"
 	"github.com/crlazy/crlazy/inject"
 	"github.com/crlazy/crlazy/internal/linux"
 	"github.com/crlazy/crlazy/internal/proc"
@@ -138,6 +140,76 @@ func (rs *restorer) restoreTimers() error {
 		}
 	}
 	return nil
+}
+
+// maxPosixTimers bounds the POSIX timers of one process in an image.
+const maxPosixTimers = 1 << 16
+
+// restorePosixTimers creates the POSIX timers again with their ids
+// (PR_TIMER_CREATE_RESTORE_IDS), clocks and notification, and arms those
+// that were armed with the time that was left and their interval. The
+// overrun count is not restored: the kernel has no call to set it.
+func (rs *restorer) restorePosixTimers() error {
+	timers := rs.img.core.GetTc().GetTimers().GetPosix()
+	if len(timers) == 0 {
+		return nil
+	}
+	if len(timers) > maxPosixTimers {
+		return badImage("%d POSIX timers", len(timers))
+	}
+	t := rs.leader()
+	if _, err := t.Syscall("PR_TIMER_CREATE_RESTORE_IDS", linux.SysPrctl, linux.PrTimerCreateRestoreIds,
+		linux.PrTimerCreateRestoreIdsOn, 0, 0, 0); err != nil {
+		return fmt.Errorf("%w (POSIX timers need Linux 6.15 or later)", err)
+	}
+	for _, pt := range timers {
+		if err := rs.createTimer(pt); err != nil {
+			return fmt.Errorf("POSIX timer %d: %w", pt.GetItId(), err)
+		}
+	}
+	_, err := t.Syscall("PR_TIMER_CREATE_RESTORE_IDS", linux.SysPrctl, linux.PrTimerCreateRestoreIds,
+		linux.PrTimerCreateRestoreIdsOff, 0, 0, 0)
+	return err
+}
+
+func (rs *restorer) createTimer(pt *timer.PosixTimerEntry) error {
+	t := rs.leader()
+	defer t.ReleaseArgs(t.ArgMark())
+	se := linux.Sigevent{Value: pt.GetSivalPtr(), Signo: int32(pt.GetSiSigno()), Notify: int32(pt.GetItSigevNotify())}
+	if se.Notify&linux.SigevThreadID != 0 {
+		se.Tid = pt.GetNotifyThreadId()
+	}
+	seAddr, err := t.PutArg(linux.StructBytes(&se))
+	if err != nil {
+		return err
+	}
+	var id [4]byte
+	binary.LittleEndian.PutUint32(id[:], pt.GetItId())
+	idAddr, err := t.PutArg(id[:])
+	if err != nil {
+		return err
+	}
+	if _, err := t.Syscall("timer_create", linux.SysTimerCreate, uint64(pt.GetClockId()), uint64(seAddr), uint64(idAddr)); err != nil {
+		return err
+	}
+	var got [4]byte
+	if err := t.ReadMem(idAddr, got[:]); err != nil {
+		return err
+	}
+	if got != id {
+		return fmt.Errorf("timer_create gave id %d", binary.LittleEndian.Uint32(got[:]))
+	}
+	v := linux.Itimerspec{IntervalSec: int64(pt.GetIsec()), IntervalNsec: int64(pt.GetInsec()),
+		ValueSec: int64(pt.GetVsec()), ValueNsec: int64(pt.GetVnsec())}
+	if v.ValueSec == 0 && v.ValueNsec == 0 {
+		return nil // disarmed
+	}
+	vAddr, err := t.PutArg(linux.StructBytes(&v))
+	if err != nil {
+		return err
+	}
+	_, err = t.Syscall("timer_settime", linux.SysTimerSettime, uint64(pt.GetItId()), 0, uint64(vAddr), 0)
+	return err
 }
 
 // restoreRlimits sets every resource limit. A hard limit above ours cannot

@@ -31,7 +31,10 @@ func startStub(tr *inject.Tracer) (*stub, error) {
 		return nil, err
 	}
 	s := &stub{cmd: cmd}
-	opts := inject.SeizeOptions(linux.PtraceOExitKill | linux.PtraceOTraceFork | linux.PtraceOTraceClone)
+	// Tasks cloned from the stub inherit these options; seccomp filters
+	// restored in them must not block the calls injected later.
+	suspend, _ := inject.SuspendSeccomp()
+	opts := inject.SeizeOptions(linux.PtraceOExitKill|linux.PtraceOTraceFork|linux.PtraceOTraceClone) | suspend
 	if s.task, err = tr.Seize(cmd.Process.Pid, opts); err != nil {
 		s.kill()
 		return nil, err
@@ -64,10 +67,8 @@ func (s *stub) kill() {
 // kernel attaches it); the caller adopts it.
 func cloneTask(creator *inject.Task, pid int, flags uint64) (int, error) {
 	t := creator
-	if base, _ := t.Scratch(); base == 0 {
-		if _, err := t.MapScratch(0, inject.ScratchSize, false); err != nil {
-			return 0, err
-		}
+	if err := ensureScratch(t); err != nil {
+		return 0, err
 	}
 	defer t.ReleaseArgs(t.ArgMark())
 	var tid [4]byte
@@ -97,6 +98,16 @@ func cloneTask(creator *inject.Task, pid int, flags uint64) (int, error) {
 		return 0, fmt.Errorf("clone3 gave pid %d, want %d", ret, pid)
 	}
 	return pid, nil
+}
+
+// ensureScratch gives t scratch memory for arguments if it has none yet,
+// wherever the kernel puts it (the task is still the stub's code).
+func ensureScratch(t *inject.Task) error {
+	if base, _ := t.Scratch(); base != 0 {
+		return nil
+	}
+	_, err := t.MapScratch(0, inject.ScratchSize, false)
+	return err
 }
 
 // pidUsers names the processes that keep pid allocated though no process

@@ -83,9 +83,9 @@ func (rs *restorer) restoreThreadCPUs() error {
 }
 
 // flushSigchld takes the SIGCHLDs queued for the process while it was
-// being built (its zombie children dying) off its queue.
+// being built (its zombie children dying, holders ending) off its queue.
 func (rs *restorer) flushSigchld() error {
-	if !rs.hasZombies {
+	if !rs.childEnded {
 		return nil
 	}
 	t := rs.leader()

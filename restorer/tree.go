@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/crlazy/crlazy/inject"
 	"github.com/crlazy/crlazy/internal/linux"
@@ -16,13 +15,14 @@ import (
 // parent, all of them still the stub's code until each is rebuilt; none
 // runs before every one is complete.
 type treeRestore struct {
-	procs   []*restorer // parents before children; procs[0] is the root
-	byPid   map[int]*restorer
-	tr      *inject.Tracer
-	log     *slog.Logger
-	helpers []*inject.Task // holders of sessions and groups whose leaders are gone
-	stubAff linux.CPUSet
-	hasAff  bool
+	procs    []*restorer // parents before children; procs[0] is the root
+	byPid    map[int]*restorer
+	tr       *inject.Tracer
+	log      *slog.Logger
+	helpers  []*holder       // of sessions and groups whose leaders are gone
+	sessions map[int]*holder // session holders of non-root processes, by sid
+	stubAff  linux.CPUSet
+	hasAff   bool
 }
 
 func (t *treeRestore) root() *restorer { return t.procs[0] }
@@ -42,15 +42,23 @@ func (t *treeRestore) create() error {
 		return err
 	}
 	t.stubAff, t.hasAff = s.task.Affinity()
-	creator, err := t.sessionHolders(s.task)
+	creator, err := t.rootHolders(s.task)
 	if err != nil {
 		return err
 	}
 	for _, rs := range t.procs {
-		if rs != t.root() {
-			creator = t.byPid[int(rs.img.pstree.GetPpid())].leader()
+		flags, err := t.cloneFlags(rs)
+		if err != nil {
+			return fmt.Errorf("create pid %d: %w", rs.img.pid, err)
 		}
-		if err := t.createProcess(rs, creator); err != nil {
+		if rs != t.root() {
+			var parent uint64
+			if creator, parent, err = t.creatorOf(rs, flags); err != nil {
+				return fmt.Errorf("create pid %d: %w", rs.img.pid, err)
+			}
+			flags |= parent
+		}
+		if err := t.createProcess(rs, creator, flags); err != nil {
 			return fmt.Errorf("create pid %d: %w", rs.img.pid, err)
 		}
 	}
@@ -63,11 +71,7 @@ func (t *treeRestore) create() error {
 
 // createProcess clones rs's task from creator and makes it lead its
 // session if it did.
-func (t *treeRestore) createProcess(rs *restorer, creator *inject.Task) error {
-	flags, err := t.cloneFlags(rs)
-	if err != nil {
-		return err
-	}
+func (t *treeRestore) createProcess(rs *restorer, creator *inject.Task, flags uint64) error {
 	if _, err := cloneTask(creator, rs.img.pid, flags); err != nil {
 		return err
 	}
@@ -124,63 +128,15 @@ func (t *treeRestore) cloneFlags(rs *restorer) (uint64, error) {
 		case sh.id == sh.parentID:
 			flags |= sh.flag
 		default:
-			return 0, fmt.Errorf("it shares its %s with pid %d, not with its parent: not supported yet", sh.what, sh.id)
+			return 0, fmt.Errorf("it shares its %s with pid %d, not with its parent: %w", sh.what, sh.id, ErrUnsupported)
 		}
 	}
 	return flags, nil
 }
 
-// sessionHolders recreates the session and process group of the root
-// when their leaders are gone (a daemon whose session leader exited):
-// a helper with the leader's pid starts the session (and one the group),
-// the root is cloned from it, and the helpers end once the tree is built.
-// It returns the task that clones the root.
-func (t *treeRestore) sessionHolders(stub *inject.Task) (*inject.Task, error) {
-	root := t.root().img
-	creator := stub
-	sid, pgid, pid := int(root.pstree.GetSid()), int(root.pstree.GetPgid()), root.pid
-	ours := os.Getpid()
-	mySid, err := proc.ReadStat(ours)
-	if err != nil {
-		return nil, err
-	}
-	type holder struct {
-		pid  int
-		call string
-		what string
-		nr   int
-	}
-	var holders []holder
-	if sid != pid && sid != mySid.Session && t.byPid[sid] == nil {
-		holders = append(holders, holder{sid, "setsid", "session", linux.SysSetsid})
-	}
-	if pgid != pid && pgid != sid && t.byPid[pgid] == nil {
-		holders = append(holders, holder{pgid, "setpgid", "process group", linux.SysSetpgid})
-	}
-	for _, h := range holders {
-		if err := checkPidFree(h.pid); err != nil {
-			t.log.Warn("cannot give the root its "+h.what+": a process outside the image has that pid; "+
-				"the root keeps crlazy's", h.what, h.pid, "err", err)
-			continue
-		}
-		if _, err := cloneTask(creator, h.pid, linux.CloneParent); err != nil {
-			return nil, err
-		}
-		task, err := t.adopt(h.pid, creator)
-		if err != nil {
-			return nil, err
-		}
-		t.helpers = append(t.helpers, task)
-		if _, err := task.Syscall(h.call, h.nr, 0, 0); err != nil {
-			return nil, fmt.Errorf("helper %d: %w", h.pid, err)
-		}
-		creator = task
-	}
-	return creator, nil
-}
-
 // joinGroups puts every process in its process group: group leaders
-// first, then the members.
+// first, then the members. A group whose leader is gone is recreated by a
+// holder with the leader's pid, if that pid is free.
 func (t *treeRestore) joinGroups() error {
 	for pass := 0; pass < 2; pass++ {
 		for _, rs := range t.procs {
@@ -189,23 +145,7 @@ func (t *treeRestore) joinGroups() error {
 			if leader != (pass == 0) {
 				continue
 			}
-			st, err := proc.ReadStat(pid)
-			if err != nil {
-				return err
-			}
-			if st.Pgrp == pgid {
-				continue
-			}
-			if !leader && t.byPid[pgid] == nil {
-				t.log.Warn("process group led by a process outside the image; keeping the inherited one",
-					"pid", pid, "pgid", pgid, "inherited", st.Pgrp)
-				continue
-			}
-			target := uint64(pgid)
-			if leader {
-				target = 0
-			}
-			if _, err := rs.leader().Syscall("setpgid", linux.SysSetpgid, 0, target); err != nil {
+			if err := t.joinGroup(rs, pgid, leader); err != nil {
 				return fmt.Errorf("pid %d: join group %d: %w", pid, pgid, err)
 			}
 		}
@@ -213,14 +153,26 @@ func (t *treeRestore) joinGroups() error {
 	return nil
 }
 
-// endHelpers kills the session and group holders (our children) and
-// reaps them: the session and group live on in the tree.
-func (t *treeRestore) endHelpers() {
-	for _, h := range t.helpers {
-		_ = h.Kill()
-		_, _, _ = linux.Wait4(h.TID, linux.WALL)
+func (t *treeRestore) joinGroup(rs *restorer, pgid int, leader bool) error {
+	st, err := proc.ReadStat(rs.img.pid)
+	if err != nil || st.Pgrp == pgid {
+		return err
 	}
-	t.helpers = nil
+	target := uint64(pgid)
+	if leader {
+		target = 0
+	}
+	_, err = rs.leader().Syscall("setpgid", linux.SysSetpgid, 0, target)
+	if leader || t.byPid[pgid] != nil || !errors.Is(err, linux.EPERM) {
+		return err
+	}
+	// No such group in the session yet: its leader is gone.
+	ok, err := t.groupHolder(rs, pgid)
+	if err != nil || !ok {
+		return err
+	}
+	_, err = rs.leader().Syscall("setpgid", linux.SysSetpgid, 0, target)
+	return err
 }
 
 // endZombies makes each zombie exit as it did (its exit code, or the
@@ -230,7 +182,7 @@ func (t *treeRestore) endZombies() error {
 		if !rs.img.zombie {
 			continue
 		}
-		t.byPid[int(rs.img.pstree.GetPpid())].hasZombies = true
+		t.byPid[int(rs.img.pstree.GetPpid())].childEnded = true
 		if err := endZombie(rs); err != nil {
 			return fmt.Errorf("zombie %d: %w", rs.img.pid, err)
 		}
@@ -240,6 +192,12 @@ func (t *treeRestore) endZombies() error {
 
 func endZombie(rs *restorer) error {
 	t := rs.leader()
+	if err := ensureScratch(t); err != nil {
+		return err
+	}
+	if err := rs.threads[0].restoreComm(rs.img.core.GetTc().GetComm()); err != nil {
+		return err
+	}
 	status := int(rs.img.core.GetTc().GetExitCode())
 	if sig := status & 0x7f; sig != 0 {
 		return t.DieBySignal(sig)
@@ -257,15 +215,16 @@ func endZombie(rs *restorer) error {
 // abandon kills every task created so far, children first, and reaps
 // those that are ours.
 func (t *treeRestore) abandon() {
-	for i := len(t.procs) - 1; i >= 0; i-- {
-		rs := t.procs[i]
-		for j := len(rs.threads) - 1; j >= 0; j-- {
-			_ = rs.threads[j].task.Kill()
+	t.reapAll(func() {
+		t.endHelpers()
+		for i := len(t.procs) - 1; i >= 0; i-- {
+			rs := t.procs[i]
+			for j := len(rs.threads) - 1; j >= 0; j-- {
+				_ = rs.threads[j].task.Kill()
+			}
+			if rs.uffd != nil {
+				rs.uffd.Close()
+			}
 		}
-		if rs.uffd != nil {
-			rs.uffd.Close()
-		}
-	}
-	t.endHelpers()
-	_, _, _ = linux.Wait4(t.root().img.pid, linux.WALL)
+	})
 }

@@ -81,6 +81,42 @@ type Itimerval struct {
 	ValueUsec    int64
 }
 
+// Itimerspec mirrors struct itimerspec (two struct timespec) for
+// timer_gettime/timer_settime.
+type Itimerspec struct {
+	IntervalSec  int64
+	IntervalNsec int64
+	ValueSec     int64
+	ValueNsec    int64
+}
+
+// Sigevent mirrors struct sigevent as timer_create reads it: the value
+// passed to the handler, the signal, how to notify, and for
+// SIGEV_THREAD_ID the thread.
+type Sigevent struct {
+	Value  uint64
+	Signo  int32
+	Notify int32
+	Tid    int32
+	_      [44]byte
+}
+
+// sigev_notify values (asm-generic/siginfo.h).
+const (
+	SigevSignal   = 0
+	SigevNone     = 1
+	SigevThread   = 2
+	SigevThreadID = 4
+)
+
+// SockFprog mirrors struct sock_fprog, a classic BPF program for
+// seccomp(SECCOMP_SET_MODE_FILTER).
+type SockFprog struct {
+	Len    uint16
+	_      [6]byte
+	Filter uint64
+}
+
 // Signal handler special values and flags (asm-generic/signal-defs.h,
 // arch/x86/include/uapi/asm/signal.h).
 const (

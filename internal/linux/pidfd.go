@@ -2,6 +2,7 @@ package linux
 
 import (
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,10 +37,21 @@ func KcmpFile(pid1, fd1, pid2, fd2 int) (bool, error) {
 	return r == 0, nil
 }
 
-// SetChildSubreaper makes this process a child subreaper, so that orphaned
-// descendants are reparented to it.
-func SetChildSubreaper() error {
-	return os.NewSyscallError("prctl", unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+// SetChildSubreaper makes this process a child subreaper (on) or not, so
+// that orphaned descendants are reparented to it (or to an ancestor).
+func SetChildSubreaper(on bool) error {
+	v := uintptr(0)
+	if on {
+		v = 1
+	}
+	return os.NewSyscallError("prctl", unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, v, 0, 0, 0))
+}
+
+// ChildSubreaper reports whether this process is a child subreaper.
+func ChildSubreaper() (bool, error) {
+	var v int32
+	err := unix.Prctl(unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&v)), 0, 0, 0)
+	return v != 0, os.NewSyscallError("prctl", err)
 }
 
 // MemfdCreate creates an anonymous memory file owned by the caller.

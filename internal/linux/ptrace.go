@@ -19,6 +19,9 @@ const (
 	PtraceOTraceVfork = unix.PTRACE_O_TRACEVFORK
 	PtraceOTraceExit  = unix.PTRACE_O_TRACEEXIT
 	PtraceOTraceExec  = unix.PTRACE_O_TRACEEXEC
+	// PtraceOSuspendSeccomp lets the tracee's system calls (ours,
+	// injected) pass its seccomp filters while it is traced.
+	PtraceOSuspendSeccomp = unix.PTRACE_O_SUSPEND_SECCOMP
 )
 
 // ptrace event codes, as found in (wait status >> 16).
@@ -152,4 +155,40 @@ func Tgkill(tgid, tid int, sig int) error {
 // Kill sends sig to process pid.
 func Kill(pid int, sig int) error {
 	return os.NewSyscallError("kill", unix.Kill(pid, unix.Signal(sig)))
+}
+
+// sockFilterSize is sizeof(struct sock_filter), one classic BPF instruction.
+const sockFilterSize = 8
+
+// PtraceSeccompFilter returns the classic BPF program of seccomp filter
+// index of a stopped task (0 is the newest), as struct sock_filter
+// instructions. Past the oldest filter it fails with ENOENT.
+func PtraceSeccompFilter(tid, index int) ([]byte, error) {
+	n, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SECCOMP_GET_FILTER, uintptr(tid), uintptr(index), 0, 0, 0)
+	if e != 0 {
+		return nil, ptraceErr("ptrace seccomp_get_filter", tid, e)
+	}
+	if n == 0 || n > bpfMaxInsns {
+		return nil, fmt.Errorf("ptrace seccomp_get_filter %d: filter %d has %d instructions", tid, index, n)
+	}
+	buf := make([]byte, n*sockFilterSize)
+	got, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SECCOMP_GET_FILTER, uintptr(tid), uintptr(index), uintptr(unsafe.Pointer(&buf[0])), 0, 0)
+	if e != 0 {
+		return nil, ptraceErr("ptrace seccomp_get_filter", tid, e)
+	}
+	if got != n {
+		return nil, fmt.Errorf("ptrace seccomp_get_filter %d: filter %d changed size (%d, then %d)", tid, index, n, got)
+	}
+	return buf, nil
+}
+
+// bpfMaxInsns is BPF_MAXINSNS, the longest classic BPF program.
+const bpfMaxInsns = 4096
+
+// PtraceSeccompFlags returns the flags seccomp filter index of a stopped
+// task was installed with that the kernel reports (SECCOMP_FILTER_FLAG_LOG).
+func PtraceSeccompFlags(tid, index int) (uint64, error) {
+	md := struct{ FilterOff, Flags uint64 }{FilterOff: uint64(index)}
+	err := ptrace(unix.PTRACE_SECCOMP_GET_METADATA, tid, unsafe.Sizeof(md), uintptr(unsafe.Pointer(&md)))
+	return md.Flags, ptraceErr("ptrace seccomp_get_metadata", tid, err)
 }

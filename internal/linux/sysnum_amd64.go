@@ -61,6 +61,12 @@ const (
 	SysSetpriority      = unix.SYS_SETPRIORITY
 	SysRtSigqueueinfo   = unix.SYS_RT_SIGQUEUEINFO
 	SysRtSigtimedwait   = unix.SYS_RT_SIGTIMEDWAIT
+	SysWait4            = unix.SYS_WAIT4
+	SysTimerCreate      = unix.SYS_TIMER_CREATE
+	SysTimerSettime     = unix.SYS_TIMER_SETTIME
+	SysTimerGettime     = unix.SYS_TIMER_GETTIME
+	SysTimerGetoverrun  = unix.SYS_TIMER_GETOVERRUN
+	SysSeccomp          = unix.SYS_SECCOMP
 	SysRtTgsigqueueinfo = unix.SYS_RT_TGSIGQUEUEINFO
 )
 
@@ -132,9 +138,18 @@ const (
 	PrGetSecurebits     = unix.PR_GET_SECUREBITS
 	PrSetSecurebits     = unix.PR_SET_SECUREBITS
 	PrSetKeepcaps       = unix.PR_SET_KEEPCAPS
-	PrCapbsetDrop       = unix.PR_CAPBSET_DROP
-	PrCapAmbient        = unix.PR_CAP_AMBIENT
-	PrCapAmbientRaise   = unix.PR_CAP_AMBIENT_RAISE
-	PrCapAmbientClear   = unix.PR_CAP_AMBIENT_CLEAR_ALL
-	ArchMapVdso64       = 0x2003 // ARCH_MAP_VDSO_64, arch/x86/include/uapi/asm/prctl.h
+	PrSetSeccomp        = unix.PR_SET_SECCOMP
+	// PR_TIMER_CREATE_RESTORE_IDS makes timer_create take the timer id
+	// to create from *created_timer_id (EBUSY if taken), while on.
+	PrTimerCreateRestoreIds    = unix.PR_TIMER_CREATE_RESTORE_IDS
+	PrTimerCreateRestoreIdsOn  = unix.PR_TIMER_CREATE_RESTORE_IDS_ON
+	PrTimerCreateRestoreIdsOff = unix.PR_TIMER_CREATE_RESTORE_IDS_OFF
+	SeccompModeStrict          = unix.SECCOMP_MODE_STRICT
+	SeccompModeFilter          = unix.SECCOMP_MODE_FILTER
+	SeccompSetModeFilter       = unix.SECCOMP_SET_MODE_FILTER
+	PrCapbsetDrop              = unix.PR_CAPBSET_DROP
+	PrCapAmbient               = unix.PR_CAP_AMBIENT
+	PrCapAmbientRaise          = unix.PR_CAP_AMBIENT_RAISE
+	PrCapAmbientClear          = unix.PR_CAP_AMBIENT_CLEAR_ALL
+	ArchMapVdso64              = 0x2003 // ARCH_MAP_VDSO_64, arch/x86/include/uapi/asm/prctl.h
 )
