@@ -47,14 +47,10 @@ func (s *seccompFilters) add(t *inject.Task, mode int, th *criucore.ThreadCoreEn
 		if i == seccompMax {
 			return fmt.Errorf("tid %d: more than %d seccomp filters", t.TID, seccompMax)
 		}
-		prog, err := linux.PtraceSeccompFilter(t.TID, i)
+		prog, flags, err := t.SeccompFilter(i)
 		if errors.Is(err, linux.ENOENT) {
 			break
 		}
-		if err != nil {
-			return fmt.Errorf("tid %d: %w", t.TID, err)
-		}
-		flags, err := linux.PtraceSeccompFlags(t.TID, i)
 		if err != nil {
 			return fmt.Errorf("tid %d: %w", t.TID, err)
 		}

@@ -120,8 +120,11 @@ func (t *tree) release() error {
 func (t *tree) kill() error {
 	var first error
 	for i := len(t.procs) - 1; i >= 0; i-- {
-		for _, task := range t.procs[i].tasks {
-			if err := task.Kill(); err != nil && first == nil {
+		// The leader last: its exit is reported only once every other
+		// thread is reaped, which a traced thread is by its tracer.
+		tasks := t.procs[i].tasks
+		for j := len(tasks) - 1; j >= 0; j-- {
+			if err := tasks[j].Kill(); err != nil && first == nil {
 				first = err
 			}
 		}

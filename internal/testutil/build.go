@@ -20,8 +20,12 @@ const (
 	goFallback = "/usr/local/go/bin/go"
 )
 
-// victimCFlags are the flags every victim is compiled with.
-var victimCFlags = []string{"-O2", "-g", "-Wall"}
+// victimCFlags are the flags every victim is compiled with, victimLibs
+// the libraries it is linked with (after the source).
+var (
+	victimCFlags = []string{"-O2", "-g", "-Wall", "-pthread"}
+	victimLibs   = []string{"-lm"}
+)
 
 var (
 	errNoRepoRoot = errors.New("no go.mod of " + modulePath + " above the working directory")
@@ -111,6 +115,7 @@ func BuildVictim(t testing.TB, name string) string {
 		out := filepath.Join(dir, name)
 		src := filepath.Join(root, victimsDir, name+".c")
 		args := append(append([]string{}, victimCFlags...), "-o", out, src)
+		args = append(args, victimLibs...)
 		return out, run(exec.Command(cc, args...))
 	})
 }
