@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -178,4 +180,73 @@ func itoa(n int) string { return strconv.Itoa(n) }
 func readFileString(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	return string(b), err
+}
+
+// pyThreads is a Python program with threads hashing data, a thread
+// waiting on a condition variable and a signal handler that wakes it.
+const pyThreads = `import hashlib, signal, threading, time
+N = 4
+counts = [0] * N
+data = bytearray(range(256)) * 4096
+want = hashlib.sha256(data).hexdigest()
+lock = threading.Lock()
+cond = threading.Condition()
+def work(i):
+    while True:
+        ok = hashlib.sha256(data).hexdigest() == want
+        with lock:
+            counts[i] += 1 if ok else -10**9
+        time.sleep(0.01)
+def waiter():
+    with cond:
+        cond.wait()
+    print("woke", flush=True)
+def on_usr1(sig, frame):
+    with cond:
+        cond.notify()
+signal.signal(signal.SIGUSR1, on_usr1)
+for i in range(N):
+    threading.Thread(target=work, args=(i,), daemon=True).start()
+threading.Thread(target=waiter, daemon=True).start()
+print("ready", flush=True)
+n = 0
+while True:
+    time.sleep(0.1)
+    n += 1
+    with lock:
+        c = min(counts)
+    print("tick", n, c, "ok" if c >= 0 else "FAIL", flush=True)
+`
+
+// TestPythonThreads restores a Python interpreter running threads (the
+// GIL, condition variables, a signal handler): each thread goes on
+// counting good hashes and the waiting one wakes when told.
+func TestPythonThreads(t *testing.T) {
+	testutil.RequirePriv(t)
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is installed by scripts/setup.sh: %v", err)
+	}
+	script := filepath.Join(t.TempDir(), "threads.py")
+	if err := os.WriteFile(script, []byte(pyThreads), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v := testutil.StartVictim(t, py, script)
+	v.WaitLine(t, regexp.MustCompile(`^ready$`), lineTimeout)
+	tick := regexp.MustCompile(`^tick \d+ (\d+) ok$`)
+	before := v.WaitLine(t, tick, lineTimeout)
+	threads := countThreads(t, v.Pid)
+	checkpoint(t, v)
+	after := v.WaitLine(t, tick, lineTimeout)
+	for atoi(t, after[1]) <= atoi(t, before[1]) {
+		after = v.WaitLine(t, tick, lineTimeout)
+	}
+	if got := countThreads(t, v.Pid); got != threads {
+		t.Errorf("%d threads after restore, %d before", got, threads)
+	}
+	if err := syscall.Kill(v.Pid, syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	v.WaitLine(t, regexp.MustCompile(`^woke$`), lineTimeout)
+	v.WaitLine(t, tick, lineTimeout)
 }

@@ -120,6 +120,23 @@ func BuildVictim(t testing.TB, name string) string {
 	})
 }
 
+// BuildGoVictim builds the Go program testdata/victims/NAME once per test
+// binary and returns the path of the executable. It is safe for parallel
+// tests.
+func BuildGoVictim(t testing.TB, name string) string {
+	t.Helper()
+	root := RepoRoot(t)
+	if name == "" || filepath.Base(name) != name || strings.HasPrefix(name, ".") {
+		t.Fatalf("build Go victim %q: %v", name, errBadName)
+	}
+	return cached(t, "go victim "+name, func(dir string) (string, error) {
+		out := filepath.Join(dir, name)
+		cmd := exec.Command(goTool(), "build", "-o", out, "./"+victimsDir+"/"+name)
+		cmd.Dir = root
+		return out, run(cmd)
+	})
+}
+
 // BuildCrlazy builds ./cmd/crlazy once per test binary and returns the path
 // of the executable. It is safe for parallel tests.
 func BuildCrlazy(t testing.TB) string {
