@@ -129,6 +129,13 @@ func (rs *restorer) restoreTimers() error {
 		v := linux.Itimerval{IntervalSec: int64(e.GetIsec()), IntervalUsec: int64(e.GetIusec()),
 			ValueSec: int64(e.GetVsec()), ValueUsec: int64(e.GetVusec())}
 		if v.ValueSec == 0 && v.ValueUsec == 0 {
+			// A periodic ITIMER_REAL whose SIGALRM is pending shows
+			// no time left: the kernel rearms it only when the
+			// signal is taken. Arm it for one interval; the pending
+			// signal is queued again with the others.
+			v.ValueSec, v.ValueUsec = v.IntervalSec, v.IntervalUsec
+		}
+		if v.ValueSec == 0 && v.ValueUsec == 0 {
 			continue
 		}
 		a, err := t.PutArg(linux.StructBytes(&v))
@@ -311,7 +318,30 @@ func (tt *threadRestore) restoreThreadMisc() error {
 	if err := tt.restoreComm(th.GetComm()); err != nil {
 		return err
 	}
+	if err := tt.restoreSched(); err != nil {
+		return err
+	}
 	return tt.restoreRseq()
+}
+
+// restoreSched sets the scheduling policy and real-time priority of the
+// thread when they are not the default (SCHED_OTHER); nice is set with
+// the other values.
+func (tt *threadRestore) restoreSched() error {
+	th := tt.core.GetThreadCore()
+	if th.GetSchedPolicy() == 0 {
+		return nil
+	}
+	t := tt.task
+	defer t.ReleaseArgs(t.ArgMark())
+	var prio [4]byte
+	binary.LittleEndian.PutUint32(prio[:], th.GetSchedPrio())
+	a, err := t.PutArg(prio[:])
+	if err != nil {
+		return err
+	}
+	_, err = t.Syscall("sched_setscheduler", linux.SysSchedSetscheduler, 0, uint64(th.GetSchedPolicy()), uint64(a))
+	return err
 }
 
 func (tt *threadRestore) restoreComm(comm string) error {
