@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/checkpoint-restore/go-criu/v8 v8.3.0
 	github.com/dgraph-io/badger/v4 v4.9.6
+	github.com/hanwen/go-fuse/v2 v2.12.1
 	github.com/spf13/pflag v1.1.0
 	golang.org/x/sys v0.50.0
 	google.golang.org/protobuf v1.36.12

@@ -10,20 +10,10 @@ import (
 	"github.com/crlazy/crlazy/images"
 	"github.com/crlazy/crlazy/store"
 	"github.com/spf13/pflag"
-	"google.golang.org/protobuf/encoding/protojson"
 )
 
 func init() {
 	register("show", "print the records of an images directory", runShow)
-}
-
-// shownRecord is one record in `show --json` output.
-type shownRecord struct {
-	Key   string          `json:"key"`
-	Kind  string          `json:"kind"`
-	ID    uint32          `json:"id"`
-	Sub   *uint64         `json:"sub,omitempty"`
-	Value json.RawMessage `json:"value"`
 }
 
 // chunkSummary totals the page chunks of one mm.
@@ -34,7 +24,7 @@ type chunkSummary struct {
 
 type shown struct {
 	Header  json.RawMessage          `json:"header"`
-	Records []shownRecord            `json:"records"`
+	Records []images.JSONRecord      `json:"records"`
 	Pages   map[uint32]*chunkSummary `json:"pages"`
 }
 
@@ -73,7 +63,7 @@ func collectShown(dir string) (*shown, error) {
 		return nil, err
 	}
 	defer r.Close()
-	hdr, err := protojson.Marshal(r.Header())
+	hdr, err := images.MessageJSON(r.Header())
 	if err != nil {
 		return nil, err
 	}
@@ -98,21 +88,9 @@ func collectShown(dir string) (*shown, error) {
 }
 
 func (s *shown) addRecord(k images.Key, raw []byte) error {
-	m := k.Kind.New()
-	if m == nil {
-		return fmt.Errorf("%s: %w", k, images.ErrUnknownKind)
-	}
-	if err := images.UnmarshalRecord(raw, m); err != nil {
-		return fmt.Errorf("%s: %w", k, err)
-	}
-	v, err := protojson.Marshal(m)
+	rec, err := images.RecordJSON(k, raw)
 	if err != nil {
-		return fmt.Errorf("%s: %w", k, err)
-	}
-	rec := shownRecord{Key: k.String(), Kind: k.Kind.String(), ID: k.ID, Value: v}
-	if k.Type == images.KeySubRecord {
-		sub := k.Sub
-		rec.Sub = &sub
+		return err
 	}
 	s.Records = append(s.Records, rec)
 	return nil
@@ -134,13 +112,6 @@ func printShown(w io.Writer, s *shown) {
 	}
 }
 
-// compact re-encodes protojson output (whose spacing is deliberately
+// compact prints protojson output (whose spacing is deliberately
 // unstable) on one line.
-func compact(b []byte) string {
-	var v any
-	if json.Unmarshal(b, &v) != nil {
-		return string(b)
-	}
-	out, _ := json.Marshal(v)
-	return string(out)
-}
+func compact(b []byte) string { return images.CompactJSON(b) }
