@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	criucore "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-core"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/vma"
 	"github.com/crlazy/crlazy/images"
@@ -24,6 +25,9 @@ const (
 	// stackWindow is how much memory on each side of the stack pointer is
 	// filled before the process runs: the first thing it touches.
 	stackWindow = 64 << 10
+	// tlsWindow is the same around a thread's TLS pointer (fs base): the
+	// thread control block and the variables next to it.
+	tlsWindow = 8 << 10
 	// maxGuardFd bounds the descriptor number of the guard: a higher one
 	// would make the kernel grow the task's descriptor table.
 	maxGuardFd = 1023
@@ -57,9 +61,13 @@ func (rs *restorer) eagerRanges() [][2]uint64 {
 }
 
 // prefilled returns the ranges of lazy areas filled before the process
-// runs: a window around the stack pointer, and the chunks holding the
-// first pages of the working set up to prefill bytes (REAP-style: a
-// second cold start finds what it touches first already there).
+// runs: for every thread a window around its stack pointer, its TLS block
+// and its rseq area, and the chunks holding the first pages of the
+// working set up to prefill bytes (REAP-style: a second cold start finds
+// what it touches first already there). The rseq areas must be: the
+// kernel writes them as soon as the registration is restored, before the
+// handler runs, and a page it writes would be a zero page the handler
+// can no longer fill.
 func (rs *restorer) prefilled() [][2]uint64 {
 	var out [][2]uint64
 	clip := func(lo, hi uint64) {
@@ -69,8 +77,18 @@ func (rs *restorer) prefilled() [][2]uint64 {
 			}
 		}
 	}
-	sp := rs.img.core.GetThreadInfo().GetGpregs().GetSp()
-	clip((sp-min(sp, stackWindow))&^(linux.PageSize-1), (sp+stackWindow+linux.PageSize-1)&^(linux.PageSize-1))
+	pages := func(lo, hi uint64) { clip(lo&^(linux.PageSize-1), (hi+linux.PageSize-1)&^(linux.PageSize-1)) }
+	for _, core := range append([]*criucore.CoreEntry{rs.img.core}, rs.img.threads...) {
+		regs := core.GetThreadInfo().GetGpregs()
+		sp, fs := regs.GetSp(), regs.GetFsBase()
+		pages(sp-min(sp, stackWindow), sp+stackWindow)
+		if fs != 0 {
+			pages(fs-min(fs, tlsWindow), fs+tlsWindow)
+		}
+		if e := core.GetThreadCore().GetRseqEntry(); e.GetRseqAbiPointer() != 0 {
+			pages(e.GetRseqAbiPointer(), e.GetRseqAbiPointer()+uint64(e.GetRseqAbiSize()))
+		}
+	}
 	seen := map[uint64]bool{}
 	var budget uint64
 	for _, page := range rs.wset {
@@ -158,30 +176,44 @@ func (rs *restorer) registerLazy() error {
 		return err
 	}
 	rs.uffd, rs.guard = f, guard
-	// Until every page is in, the process dies with us: our parent
-	// thread (the one that forked the stub) lives as long as crlazy, and
-	// the guard makes faulting threads wait rather than see zeros, so
-	// this is how they end if crlazy is killed. removeGuard restores the
-	// dumped value.
+	if !rs.isRoot() {
+		return nil
+	}
+	// Until every page is in, the root dies with us: our parent thread
+	// (the one that forked the stub) lives as long as crlazy, and the
+	// guard makes faulting threads wait rather than see zeros, so this
+	// is how the root ends if crlazy is killed. Only the root: the
+	// others' parent is in the tree, so their parent-death signal would
+	// not follow crlazy, and they keep their own. removeGuard restores
+	// the dumped value.
 	_, err = t.Syscall("PR_SET_PDEATHSIG", linux.SysPrctl, linux.PrSetPdeathsig, linux.SIGKILL, 0, 0, 0)
 	return err
 }
 
+// isRoot reports whether rs is the root of the tree (crlazy's child).
+func (rs *restorer) isRoot() bool { return rs.img.pstree.GetPpid() == 0 }
+
 // guardFd picks the guard's descriptor: the highest free one below the
-// process's descriptor limit and maxGuardFd.
+// process's descriptor limit and maxGuardFd, in the descriptor table it
+// may share with others (CLONE_FILES), each of which has a guard there.
 func (rs *restorer) guardFd() int {
 	limit := uint64(maxGuardFd + 1)
 	if lims := rs.img.core.GetTc().GetRlimits().GetRlimits(); len(lims) > rlimitNofile {
 		limit = min(limit, lims[rlimitNofile].GetCur())
 	}
+	table := rs.filesOwner
 	used := map[int]bool{}
-	for _, e := range rs.img.fds {
+	for _, e := range table.img.fds {
 		used[int(e.GetFd())] = true
 	}
 	fd := int(limit) - 1
-	for fd > 0 && used[fd] {
+	for fd > 0 && (used[fd] || table.guards[fd]) {
 		fd--
 	}
+	if table.guards == nil {
+		table.guards = map[int]bool{}
+	}
+	table.guards[fd] = true
 	return fd
 }
 
@@ -239,6 +271,9 @@ func (lz *lazyState) removeGuard(pid int) {
 		}
 	} else {
 		lz.log.Info("the guard descriptor is gone already", "pid", pid, "fd", g.fd)
+	}
+	if !g.root {
+		return
 	}
 	if _, err := t.Syscall("PR_SET_PDEATHSIG", linux.SysPrctl, linux.PrSetPdeathsig, uint64(g.pdeath), 0, 0, 0); err != nil {
 		lz.log.Warn("cannot restore the parent-death signal", "pid", pid, "err", err)

@@ -56,6 +56,7 @@ type guardInfo struct {
 	fd      int
 	uffdIno uint64
 	pdeath  uint32 // the dumped parent-death signal, set back at the end
+	root    bool   // the root, whose parent-death signal the guard replaced
 }
 
 // startLazy starts serving the lazy areas of every process of the tree.
@@ -111,7 +112,8 @@ func (lz *lazyState) add(rs *restorer) error {
 	if err != nil {
 		return err
 	}
-	lz.guards[rs.img.pid] = guardInfo{fd: rs.guard, uffdIno: st.Ino, pdeath: rs.img.core.GetThreadCore().GetPdeathSig()}
+	lz.guards[rs.img.pid] = guardInfo{fd: rs.guard, uffdIno: st.Ino, pdeath: rs.img.core.GetThreadCore().GetPdeathSig(),
+		root: rs.isRoot()}
 	lz.pids = append(lz.pids, rs.img.pid)
 	filled := rs.prefilled()
 	var filledBytes uint64

@@ -144,8 +144,10 @@ type restorer struct {
 	// fill before the process runs.
 	wset       []uint64
 	prefill    uint64
-	pages      uffd.Source // where chunks come from
-	childEnded bool        // a child ended while it was built (a zombie, a holder): flush its SIGCHLD
+	pages      uffd.Source  // where chunks come from
+	childEnded bool         // a child ended while it was built (a zombie, a holder): flush its SIGCHLD
+	filesOwner *restorer    // the process whose descriptor table this one has (itself, or a CLONE_FILES parent)
+	guards     map[int]bool // on a table's owner: the guard descriptors of lazy restores in it
 }
 
 func restore(opts Options) (*Process, error) {
@@ -243,6 +245,11 @@ func prepare(r *store.Reader, tr *inject.Tracer, opts Options, log *slog.Logger)
 		}
 		t.procs = append(t.procs, rs)
 		t.byPid[img.pid] = rs
+	}
+	for _, rs := range t.procs {
+		if rs.filesOwner = t.byPid[int(rs.img.filesID)]; rs.filesOwner == nil {
+			rs.filesOwner = rs
+		}
 	}
 	return t, nil
 }

@@ -135,6 +135,36 @@ func checkpoint(t *testing.T, v *testutil.Victim) string {
 	return dir
 }
 
+// restoreModes runs a test once with an eager restore and once with a
+// lazy one (its checkpoint function does the one or the other).
+func restoreModes(t *testing.T, test func(t *testing.T, checkpoint func(*testing.T, *testutil.Victim))) {
+	t.Run("eager", func(t *testing.T) {
+		test(t, func(t *testing.T, v *testutil.Victim) { checkpoint(t, v) })
+	})
+	t.Run("lazy", func(t *testing.T) { test(t, lazyCheckpoint) })
+}
+
+// lazyCheckpoint is checkpoint with a lazy restore; at the end of the
+// test it checks that every page came in and no guard was left behind.
+func lazyCheckpoint(t *testing.T, v *testutil.Victim) {
+	t.Helper()
+	dir := dump(t, v)
+	v.Reap(t)
+	pid, log := lazyRestore(t, dir)
+	if pid != v.Pid {
+		t.Fatalf("restored pid %d, dumped %d", pid, v.Pid)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			return
+		}
+		waitLog(t, log, allInRe, lineTimeout)
+		for _, p := range append([]int{pid}, testutil.Descendants(pid)...) {
+			guardGone(t, p)
+		}
+	})
+}
+
 // statusLine returns the value of a line of /proc/PID/status.
 func statusLine(t *testing.T, pid int, key string) string {
 	t.Helper()

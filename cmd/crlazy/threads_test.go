@@ -20,6 +20,10 @@ import (
 // and for one thread with their payloads.
 func TestThreads(t *testing.T) {
 	testutil.RequirePriv(t)
+	restoreModes(t, testThreads)
+}
+
+func testThreads(t *testing.T, checkpoint func(*testing.T, *testutil.Victim)) {
 	v := testutil.StartVictim(t, testutil.BuildVictim(t, "threads"))
 	v.WaitLine(t, regexp.MustCompile(`^ready `), lineTimeout)
 	tick := regexp.MustCompile(`^tick \d+ (\d+)$`)
@@ -36,6 +40,12 @@ func TestThreads(t *testing.T) {
 	if err := syscall.Kill(v.Pid, syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			out, _ := exec.Command("sh", "-c", "grep -H 'Sig\\|State' /proc/"+itoa(v.Pid)+"/task/*/status").CombinedOutput()
+			t.Logf("%s", out)
+		}
+	})
 	// The four events come in any order.
 	event := regexp.MustCompile(`^(futex woke|sigwait woke \d+|shared \d+ \d+|thread-signal \d+)$`)
 	got := map[string]bool{}
@@ -137,6 +147,10 @@ func idsOf(timers string) string {
 // must get its own calls through the filters to dump and restore it.
 func TestSeccomp(t *testing.T) {
 	testutil.RequirePriv(t)
+	restoreModes(t, testSeccomp)
+}
+
+func testSeccomp(t *testing.T, checkpoint func(*testing.T, *testutil.Victim)) {
 	v := testutil.StartVictim(t, testutil.BuildVictim(t, "seccomp"))
 	v.WaitLine(t, regexp.MustCompile(`^ready `), lineTimeout)
 	tick := regexp.MustCompile(`^tick (\d+) ok$`)

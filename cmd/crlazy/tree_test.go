@@ -54,6 +54,10 @@ func familyOf(t *testing.T, pid int) family {
 // signal. The victim checks most of it itself on every tick.
 func TestTree(t *testing.T) {
 	testutil.RequirePriv(t)
+	restoreModes(t, testTree)
+}
+
+func testTree(t *testing.T, checkpoint func(*testing.T, *testutil.Victim)) {
 	tv := startTree(t)
 	pids := []int{tv.root, tv.z, tv.s, tv.g, tv.w}
 	before := map[int]family{}
