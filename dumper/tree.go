@@ -78,6 +78,10 @@ func freezeOne(tr *inject.Tracer, pid, ppid int) (*process, error) {
 		return nil, err
 	}
 	if st.State == 'Z' && ppid != 0 {
+		if tids, err := proc.ListTasks(pid); err == nil && len(tids) > 1 {
+			return nil, unsupported("its main thread exited while other threads run; this is not supported yet",
+				"pid %d", pid)
+		}
 		p.zombie, p.status, p.stat = true, st.ExitCode, st
 		return p, nil
 	}
