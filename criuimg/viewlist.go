@@ -21,6 +21,7 @@ var kindImage = map[images.Kind]string{
 	images.Ids:       "IDS",
 	images.Creds:     "CREDS",
 	images.Sigacts:   "SIGACT",
+	images.Seccomp:   "SECCOMP",
 }
 
 // list names every image of the store.
@@ -29,7 +30,8 @@ func (v *View) list(procs []*process) error {
 	v.add("pstree.img", v.allRecords(images.Pstree))
 	v.add("files.img", v.allRecords(images.Files))
 	optional := map[images.Kind]map[uint32]bool{}
-	for _, k := range []images.Kind{images.Creds, images.Sigacts} {
+	// Zombies have no mm or fs; only seccomp'd processes have filters.
+	for _, k := range []images.Kind{images.Creds, images.Sigacts, images.Mm, images.Fs, images.Seccomp} {
 		ids, err := v.r.IDs(k)
 		if err != nil {
 			return err
@@ -64,10 +66,17 @@ func (v *View) listProcess(p *process, optional map[images.Kind]map[uint32]bool,
 	}
 	ids := p.ids
 	v.add(fmt.Sprintf("ids-%d.img", p.pid), v.records(images.Ids, []uint32{p.pid}))
-	v.add(fmt.Sprintf("mm-%d.img", p.pid), v.records(images.Mm, []uint32{ids.GetVmId()}))
-	v.add(fmt.Sprintf("pagemap-%d.img", p.pid), v.pagemap(p))
-	v.add(fmt.Sprintf("pages-%d.img", p.pagesID), v.pages(p))
-	v.add(fmt.Sprintf("fs-%d.img", p.pid), v.records(images.Fs, []uint32{ids.GetFsId()}))
+	if optional[images.Mm][ids.GetVmId()] {
+		v.add(fmt.Sprintf("mm-%d.img", p.pid), v.records(images.Mm, []uint32{ids.GetVmId()}))
+		v.add(fmt.Sprintf("pagemap-%d.img", p.pid), v.pagemap(p))
+		v.add(fmt.Sprintf("pages-%d.img", p.pagesID), v.pages(p))
+	}
+	if optional[images.Fs][ids.GetFsId()] {
+		v.add(fmt.Sprintf("fs-%d.img", p.pid), v.records(images.Fs, []uint32{ids.GetFsId()}))
+	}
+	if optional[images.Seccomp][p.pid] {
+		v.add(fmt.Sprintf("seccomp-%d.img", p.pid), v.records(images.Seccomp, []uint32{p.pid}))
+	}
 	if !seenFiles[ids.GetFilesId()] {
 		seenFiles[ids.GetFilesId()] = true
 		v.add(fmt.Sprintf("fdinfo-%d.img", ids.GetFilesId()), v.subRecords(images.Fdinfo, ids.GetFilesId()))

@@ -91,10 +91,11 @@ func (b *treeBuilder) loadFiles() error {
 }
 
 // optionalKinds lists the ids that have records of the kinds a dump may
-// leave out (creds and signal actions are in the core today).
+// leave out: creds and signal actions (in the core today), mm and fs (not
+// for a zombie), seccomp (only with filters).
 func (b *treeBuilder) optionalKinds() (map[images.Kind]map[uint32]bool, error) {
 	out := map[images.Kind]map[uint32]bool{}
-	for _, k := range []images.Kind{images.Creds, images.Sigacts} {
+	for _, k := range []images.Kind{images.Creds, images.Sigacts, images.Mm, images.Fs, images.Seccomp} {
 		ids, err := b.r.IDs(k)
 		if err != nil {
 			return nil, err
@@ -116,8 +117,11 @@ func (b *treeBuilder) process(pid uint32, opt map[images.Kind]map[uint32]bool) (
 	if err := b.r.Record(images.Ids, pid, ids); err != nil {
 		return nil, err
 	}
-	if err := b.r.Record(images.Mm, ids.GetVmId(), m); err != nil {
-		return nil, err
+	hasMm := opt[images.Mm][ids.GetVmId()]
+	if hasMm {
+		if err := b.r.Record(images.Mm, ids.GetVmId(), m); err != nil {
+			return nil, err
+		}
 	}
 	d := dirEntry(strconv.FormatUint(uint64(pid), 10))
 	for _, tid := range threads(ps) {
@@ -131,14 +135,23 @@ func (b *treeBuilder) process(pid uint32, opt map[images.Kind]map[uint32]bool) (
 		}
 	}
 	d.addFile("ids.json", newBytes(b.js.record(images.Ids, pid)))
-	d.addFile("mm.json", newBytes(b.js.record(images.Mm, ids.GetVmId())))
-	d.addFile("pagemap.json", newBytes(b.js.subs(images.Pagemap, ids.GetVmId())))
+	if hasMm {
+		d.addFile("mm.json", newBytes(b.js.record(images.Mm, ids.GetVmId())))
+		d.addFile("pagemap.json", newBytes(b.js.subs(images.Pagemap, ids.GetVmId())))
+	}
 	d.addFile("fds.json", newBytes(b.js.fds(ids.GetFilesId())))
-	d.addFile("fs.json", newBytes(b.js.record(images.Fs, ids.GetFsId())))
+	if opt[images.Fs][ids.GetFsId()] {
+		d.addFile("fs.json", newBytes(b.js.record(images.Fs, ids.GetFsId())))
+	}
+	if opt[images.Seccomp][pid] {
+		d.addFile("seccomp.json", newBytes(b.js.record(images.Seccomp, pid)))
+	}
 	if opt[images.Sigacts][ids.GetSighandId()] {
 		d.addFile("sigacts.json", newBytes(b.js.subs(images.Sigacts, ids.GetSighandId())))
 	}
-	d.add(b.memory(ids.GetVmId(), m))
+	if hasMm {
+		d.add(b.memory(ids.GetVmId(), m))
+	}
 	return d, nil
 }
 

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"syscall"
 	"testing"
 
+	"github.com/checkpoint-restore/go-criu/v8/crit"
 	"github.com/crlazy/crlazy/internal/proc"
 	"github.com/crlazy/crlazy/internal/testutil"
 )
@@ -122,4 +127,29 @@ func TestTreePidTaken(t *testing.T) {
 		t.Errorf("the process that held the pid changed: %+v, was %+v", got, held)
 	}
 	checkNoStubs(t)
+}
+
+// TestMountTree mounts the store of a tree: every process has its
+// directory, the zombie one without memory, and the criu/ view decodes.
+func TestMountTree(t *testing.T) {
+	testutil.RequirePriv(t)
+	tv := startTree(t)
+	dir := dump(t, tv.v)
+	tv.v.Reap(t)
+	mnt, _ := mountStore(t, dir)
+	for _, pid := range []int{tv.root, tv.z, tv.s, tv.g, tv.w} {
+		_, err := os.Stat(filepath.Join(mnt, strconv.Itoa(pid), "memory"))
+		if zombie := pid == tv.z; zombie != errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("pid %d (zombie %v): memory/: %v", pid, zombie, err)
+		}
+		if _, err := os.ReadFile(filepath.Join(mnt, strconv.Itoa(pid), "core.json")); err != nil {
+			t.Error(err)
+		}
+	}
+	c := crit.New(nil, nil, filepath.Join(mnt, "criu"), false, false)
+	ps, err := c.ExplorePs()
+	if err != nil || ps.PID != uint32(tv.root) || len(ps.Children) == 0 {
+		t.Fatalf("crit ExplorePs = %+v, %v", ps, err)
+	}
+	checkTools(t, mnt)
 }
