@@ -1,7 +1,6 @@
 package criuimg
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -19,8 +18,6 @@ const (
 	importBatchBytes = 8 << 20
 	pageSize         = images.PageSize
 )
-
-var zeroPage [pageSize]byte
 
 // writePages stores the pages of mm from pagemap-<pid>.img and the pages
 // image it names, as the dumper lays them out: zero pages as zero runs,
@@ -140,19 +137,7 @@ func (p *pageRecorder) copyRun(f io.Reader, addr, n uint64) error {
 // run records data, the pages at addr: zero pages as zero runs, others
 // as chunks that never cross a ChunkMaxBytes boundary.
 func (p *pageRecorder) run(addr uint64, data []byte) error {
-	for i := uint64(0); i < uint64(len(data)); {
-		zero := bytes.Equal(data[i:i+pageSize], zeroPage[:])
-		j := i + pageSize
-		for j < uint64(len(data)) && bytes.Equal(data[j:j+pageSize], zeroPage[:]) == zero &&
-			(zero || (addr+j)%images.ChunkMaxBytes != 0) {
-			j += pageSize
-		}
-		if err := p.span(addr+i, data[i:j], zero); err != nil {
-			return err
-		}
-		i = j
-	}
-	return nil
+	return images.SplitPages(addr, data, p.span)
 }
 
 func (p *pageRecorder) span(addr uint64, data []byte, zero bool) error {

@@ -1,7 +1,6 @@
 package dumper
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
@@ -25,8 +24,6 @@ const (
 	readBuffers = 6
 	pageSize    = linux.PageSize
 )
-
-var zeroPage [pageSize]byte
 
 // run is a range of pages to save, [start, start+pages*pageSize).
 type run struct {
@@ -240,19 +237,7 @@ func (p *pagemapRecorder) batch(b batch) error {
 // run records the pages of data, which start at addr: zero pages as holes,
 // non-zero pages as chunks.
 func (p *pagemapRecorder) run(addr uint64, data []byte) error {
-	for i := uint64(0); i < uint64(len(data)); {
-		zero := bytes.Equal(data[i:i+pageSize], zeroPage[:])
-		j := i + pageSize
-		for j < uint64(len(data)) && bytes.Equal(data[j:j+pageSize], zeroPage[:]) == zero &&
-			(zero || (addr+j)%images.ChunkMaxBytes != 0) {
-			j += pageSize
-		}
-		if err := p.span(addr+i, data[i:j], zero); err != nil {
-			return err
-		}
-		i = j
-	}
-	return nil
+	return images.SplitPages(addr, data, p.span)
 }
 
 // span records pages of one kind: a chunk of non-zero pages (never

@@ -135,6 +135,18 @@ func checkpoint(t *testing.T, v *testutil.Victim) string {
 	return dir
 }
 
+// waitProgress waits for a line matching tick whose submatch field is
+// above the one in before: the restored process carries on counting.
+func waitProgress(t *testing.T, v *testutil.Victim, tick *regexp.Regexp, field int, before []string) []string {
+	t.Helper()
+	for {
+		after := v.WaitLine(t, tick, lineTimeout)
+		if atoi(t, after[field]) > atoi(t, before[field]) {
+			return after
+		}
+	}
+}
+
 // restoreModes runs a test once with an eager restore and once with a
 // lazy one (its checkpoint function does the one or the other).
 func restoreModes(t *testing.T, test func(t *testing.T, checkpoint func(*testing.T, *testutil.Victim))) {

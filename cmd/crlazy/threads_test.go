@@ -30,10 +30,7 @@ func testThreads(t *testing.T, checkpoint func(*testing.T, *testutil.Victim)) {
 	before := v.WaitLine(t, tick, lineTimeout)
 	threads := countThreads(t, v.Pid)
 	checkpoint(t, v)
-	after := v.WaitLine(t, tick, lineTimeout)
-	for atoi(t, after[1]) <= atoi(t, before[1]) {
-		after = v.WaitLine(t, tick, lineTimeout)
-	}
+	waitProgress(t, v, tick, 1, before)
 	if got := countThreads(t, v.Pid); got != threads {
 		t.Errorf("%d threads after restore, %d before", got, threads)
 	}
@@ -251,10 +248,7 @@ func TestPythonThreads(t *testing.T) {
 	before := v.WaitLine(t, tick, lineTimeout)
 	threads := countThreads(t, v.Pid)
 	checkpoint(t, v)
-	after := v.WaitLine(t, tick, lineTimeout)
-	for atoi(t, after[1]) <= atoi(t, before[1]) {
-		after = v.WaitLine(t, tick, lineTimeout)
-	}
+	waitProgress(t, v, tick, 1, before)
 	if got := countThreads(t, v.Pid); got != threads {
 		t.Errorf("%d threads after restore, %d before", got, threads)
 	}
