@@ -8,9 +8,10 @@
 #   sudo ./scripts/setup.sh
 set -euo pipefail
 
-# gcc compiles the test victims; fuse3, iptables and nftables are used by
-# tests; protobuf-compiler is needed only to regenerate .pb.go files.
-readonly PACKAGES=(gcc make fuse3 protobuf-compiler python3 iptables nftables)
+# gcc compiles the test victims; fuse3, iptables, nftables and iproute2
+# (network namespaces for the page-server tests) are used by tests;
+# protobuf-compiler is needed only to regenerate .pb.go files.
+readonly PACKAGES=(gcc make fuse3 protobuf-compiler python3 iptables nftables iproute2)
 
 die() {
 	echo "setup: $*" >&2
