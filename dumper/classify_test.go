@@ -12,20 +12,30 @@ func TestClassifyLink(t *testing.T) {
 	for _, c := range []struct {
 		link string
 		ok   bool
+		kind fdKind
 	}{
-		{"/tmp/log", true},
-		{"/dev/null", true},
-		{"socket:[123]", false},
-		{"pipe:[9]", false},
-		{"anon_inode:[eventfd]", false},
-		{"/memfd:x (deleted)", false},
-		{"/tmp/gone (deleted)", false},
-		{"net:[4026531840]", false},
+		{"/tmp/log", true, kindReg},
+		{"/dev/null", true, kindReg},
+		{"pipe:[9]", true, kindPipe},
+		{"anon_inode:[eventfd]", true, kindEventfd},
+		{"anon_inode:[eventpoll]", true, kindEpoll},
+		{"anon_inode:[signalfd]", true, kindSignalfd},
+		{"anon_inode:[timerfd]", true, kindTimerfd},
+		{"anon_inode:inotify", true, kindInotify},
+		{"anon_inode:[pidfd]", true, kindPidfd},
+		{"socket:[123]", false, kindSocket},
+		{"anon_inode:[io_uring]", false, kindReg},
+		{"anon_inode:bpf-map", false, kindReg},
+		{"anon_inode:[userfaultfd]", false, kindReg},
+		{"anon_inode:[something-new]", false, kindReg},
+		{"/memfd:x (deleted)", false, kindReg},
+		{"/tmp/gone (deleted)", false, kindReg},
+		{"net:[4026531840]", false, kindReg},
 	} {
-		err := classifyLink(c.link, "fd 3")
+		kind, err := classifyLink(c.link, "fd 3")
 		var ue *UnsupportedError
-		if c.ok != (err == nil) || (err != nil && !errors.As(err, &ue)) {
-			t.Errorf("classifyLink(%q) = %v, want ok=%v", c.link, err, c.ok)
+		if c.ok != (err == nil) || (err != nil && !errors.As(err, &ue)) || kind != c.kind {
+			t.Errorf("classifyLink(%q) = %v, %v; want ok=%v kind %v", c.link, kind, err, c.ok, c.kind)
 		}
 	}
 }
@@ -36,17 +46,38 @@ func TestClassifyMode(t *testing.T) {
 		name string
 		st   linux.StatInfo
 		ok   bool
+		kind fdKind
 	}{
-		{"regular", linux.StatInfo{Mode: linux.SIfreg}, true},
-		{"dir", linux.StatInfo{Mode: linux.SIfdir}, true},
-		{"/dev/null", linux.StatInfo{Mode: linux.SIfchr, Rdev: dev(1, 3)}, true},
-		{"/dev/tty", linux.StatInfo{Mode: linux.SIfchr, Rdev: dev(5, 0)}, false},
-		{"pts", linux.StatInfo{Mode: linux.SIfchr, Rdev: dev(136, 2)}, false},
-		{"fifo", linux.StatInfo{Mode: linux.SIfifo}, false},
-		{"block", linux.StatInfo{Mode: linux.SIfblk}, false},
+		{"regular", linux.StatInfo{Mode: linux.SIfreg}, true, kindReg},
+		{"dir", linux.StatInfo{Mode: linux.SIfdir}, true, kindReg},
+		{"/dev/null", linux.StatInfo{Mode: linux.SIfchr, Rdev: dev(1, 3)}, true, kindReg},
+		{"/dev/tty", linux.StatInfo{Mode: linux.SIfchr, Rdev: dev(5, 0)}, false, kindReg},
+		{"pts", linux.StatInfo{Mode: linux.SIfchr, Rdev: dev(136, 2)}, false, kindReg},
+		{"fifo", linux.StatInfo{Mode: linux.SIfifo}, true, kindFifo},
+		{"block", linux.StatInfo{Mode: linux.SIfblk}, false, kindReg},
 	} {
-		if err := classifyMode(c.st, "fd"); c.ok != (err == nil) {
-			t.Errorf("%s: %v, want ok=%v", c.name, err, c.ok)
+		if kind, err := classifyMode(c.st, "fd"); c.ok != (err == nil) || kind != c.kind {
+			t.Errorf("%s: %v, %v; want ok=%v kind %v", c.name, kind, err, c.ok, c.kind)
+		}
+	}
+}
+
+func TestSocketName(t *testing.T) {
+	for _, c := range []struct {
+		domain, typ, proto int
+		want               string
+	}{
+		{linux.AfUnix, linux.SockStream, 0, "UNIX stream"},
+		{linux.AfUnix, linux.SockSeqpacket, 0, "UNIX seqpacket"},
+		{linux.AfInet, linux.SockStream, linux.IpprotoTCP, "IPv4 TCP"},
+		{linux.AfInet6, linux.SockStream, linux.IpprotoMPTCP, "IPv6 MPTCP"},
+		{linux.AfInet, linux.SockRaw, 1, "IPv4 raw"},
+		{linux.AfNetlink, linux.SockRaw, 0, "netlink, protocol 0"},
+		{linux.AfPacket, linux.SockRaw, 768, "packet raw"},
+		{99, 42, 0, "family 99 type 42"},
+	} {
+		if got := socketName(c.domain, c.typ, c.proto); got != c.want {
+			t.Errorf("socketName(%d, %d, %d) = %q, want %q", c.domain, c.typ, c.proto, got, c.want)
 		}
 	}
 }

@@ -20,6 +20,11 @@ type Options struct {
 	// LeaveRunning lets the process go on after the dump; by default it
 	// is killed once the store is committed.
 	LeaveRunning bool
+	// TCPEstablished saves established TCP connections (criu's
+	// --tcp-established): their traffic is held by a network lock
+	// (package netlock) from before they are read until a restore
+	// removes it. false: a tree holding one is refused.
+	TCPEstablished bool
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
 	// Pages receives the page chunks instead of the local store (a page
@@ -27,6 +32,11 @@ type Options struct {
 	// included. Its Commit is called after the local store's. nil: the
 	// chunks go into the local store.
 	Pages PageSink
+	// Frozen, if set, is called once everything is committed, with the
+	// tree still frozen (a source-side lazy dump serves its memory
+	// meanwhile). If it fails, the tree is released and Dump fails;
+	// otherwise the tree is killed or left running as usual. nil: none.
+	Frozen func() error
 }
 
 // PageSink receives the page chunks of a dump.
@@ -81,18 +91,27 @@ func dump(opts Options) (Stats, error) {
 		return Stats{}, err
 	}
 	log.Info("tree frozen", "root", opts.PID, "processes", len(t.procs))
-	d := &treeDump{tree: t, opts: opts, log: log, files: &fileTable{}}
+	d := &treeDump{tree: t, opts: opts, log: log, files: newFileTable(t)}
+	d.net = newNetDump(opts.TCPEstablished, log, d.files.tids)
 	st, err := d.run()
 	if err != nil {
+		_ = d.net.abort()
 		_ = t.release()
 		return st, err
 	}
+	if opts.Frozen != nil {
+		if err := opts.Frozen(); err != nil {
+			return st, errors.Join(err, d.net.abort(), t.release())
+		}
+	}
 	if opts.LeaveRunning {
 		log.Info("leaving the tree running", "root", opts.PID)
-		return st, t.release()
+		return st, errors.Join(d.net.abort(), t.release())
 	}
 	log.Info("killing the dumped tree", "root", opts.PID)
-	return st, t.kill()
+	err = t.kill()
+	d.net.finish()
+	return st, err
 }
 
 // precheck refuses, from /proc alone, processes this version cannot dump.
@@ -133,6 +152,7 @@ type treeDump struct {
 	opts  Options
 	log   *slog.Logger
 	files *fileTable
+	net   *netDump // inet sockets, the network lock (fd_inet_tcp.go)
 	imgs  []*image
 	stats Stats
 }
@@ -147,7 +167,7 @@ func (d *treeDump) run() (Stats, error) {
 			d.imgs = append(d.imgs, zombieImage(p))
 			continue
 		}
-		c := &collector{p: p, pid: p.pid, tr: d.tree.tr, log: d.log, stats: &d.stats}
+		c := &collector{p: p, pid: p.pid, tr: d.tree.tr, log: d.log, stats: &d.stats, net: d.net}
 		img, err := c.collect(d.files)
 		if err != nil {
 			return d.stats, fmt.Errorf("pid %d: %w", p.pid, err)
@@ -155,6 +175,7 @@ func (d *treeDump) run() (Stats, error) {
 		xfeatures = img.xfeatures
 		d.imgs = append(d.imgs, img)
 	}
+	d.files.warnExternalPipes(d.log)
 	w, err := store.Create(d.opts.ImagesDir, newHeader(xfeatures))
 	if err != nil {
 		return d.stats, err
@@ -189,6 +210,7 @@ type collector struct {
 	log   *slog.Logger
 	img   *image
 	stats *Stats
+	net   *netDump
 }
 
 // localPages puts chunks into the local store, whose Commit covers them.

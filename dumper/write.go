@@ -52,10 +52,16 @@ func (d *treeDump) write(w *store.Writer, pages PageSink) error {
 			return fmt.Errorf("pid %d: %w", img.pid, err)
 		}
 	}
+	if err := d.net.write(w); err != nil { // sets the sockets' ids first
+		return err
+	}
 	for _, f := range d.files.entries {
 		if err := w.PutRecord(images.Files, f.GetId(), f); err != nil {
 			return err
 		}
+	}
+	if err := d.files.writePipes(w); err != nil {
+		return err
 	}
 	free := newBufferPool()
 	for _, img := range d.imgs {

@@ -11,9 +11,12 @@ import (
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/inventory"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
+	pipedata "github.com/checkpoint-restore/go-criu/v8/crit/images/pipe-data"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pstree"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/seccomp"
+	tcpstream "github.com/checkpoint-restore/go-criu/v8/crit/images/tcp-stream"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // Kind says what a record holds. Its value is the second byte of every
@@ -49,6 +52,44 @@ const (
 	// Seccomp: id = pid; seccomp.SeccompEntry, the seccomp filters of the
 	// process's threads, which name theirs in ThreadCoreEntry.
 	Seccomp Kind = 12
+	// PipeData: id = pipe id (PipeEntry.pipe_id, FifoEntry.pipe_id: one
+	// per pipe object, shared by its ends); pipe_data.PipeDataEntry with
+	// bytes = how many bytes were queued and size = the pipe's capacity.
+	PipeData Kind = 13
+	// PipeBytes: id = pipe id, sub = offset of the first byte;
+	// wrapperspb.BytesValue, a piece of the bytes queued in the pipe (at
+	// most PipeBytesMax each, contiguous from offset 0).
+	PipeBytes Kind = 14
+	// TCPStream: id = file id of the socket (an INETSK file);
+	// tcp_stream.TcpStreamEntry, the state of an established (or
+	// half-closed) TCP connection. Its sequence numbers leave out the
+	// FINs (package tcprepair).
+	TCPStream Kind = 15
+	// TCPQueue: id = file id of the socket, sub = queue<<32 | offset
+	// (queue TCPQueueRecv or TCPQueueSend); wrapperspb.BytesValue, a
+	// piece of the bytes queued (at most TCPQueueBytesMax each,
+	// contiguous from offset 0, inq_len resp. outq_len in all).
+	TCPQueue Kind = 16
+	// NetLock: id 0; wrapperspb.StringValue, the name of the nftables
+	// table (family inet) that holds the traffic of the dumped
+	// connections until a restore removes it (package netlock).
+	NetLock Kind = 17
+)
+
+// Queues of a TCPQueue sub-record key, and the largest piece.
+const (
+	TCPQueueRecv     = 1
+	TCPQueueSend     = 2
+	TCPQueueBytesMax = 64 << 10
+)
+
+// Limits on pipe data: PipeBytesMax is the largest PipeBytes record,
+// PipeDataMax the most bytes saved for one pipe (a pipe holds at most its
+// capacity, which only CAP_SYS_RESOURCE raises above
+// /proc/sys/fs/pipe-max-size, 1 MiB by default).
+const (
+	PipeBytesMax = 64 << 10
+	PipeDataMax  = 16 << 20
 )
 
 // kindInfo describes one kind. Exactly one of record and sub is set: a
@@ -73,6 +114,11 @@ var kinds = [...]kindInfo{
 	Creds:     {name: "creds", record: func() proto.Message { return &creds.CredsEntry{} }},
 	Sigacts:   {name: "sigacts", sub: func() proto.Message { return &criusa.SaEntry{} }},
 	Seccomp:   {name: "seccomp", record: func() proto.Message { return &seccomp.SeccompEntry{} }},
+	PipeData:  {name: "pipe-data", record: func() proto.Message { return &pipedata.PipeDataEntry{} }},
+	PipeBytes: {name: "pipe-bytes", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
+	TCPStream: {name: "tcp-stream", record: func() proto.Message { return &tcpstream.TcpStreamEntry{} }},
+	TCPQueue:  {name: "tcp-queue", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
+	NetLock:   {name: "netlock", record: func() proto.Message { return &wrapperspb.StringValue{} }},
 }
 
 // Kinds returns every valid kind in numeric (= key) order.

@@ -41,8 +41,12 @@ func (t *Task) installFD(ours, fd int, cloexec bool) error {
 	if err != nil {
 		return err
 	}
-	defer t.Close(int(pidfd))
 	got, err := t.Syscall("pidfd_getfd", linux.SysPidfdGetfd, pidfd, uint64(ours), 0)
+	// Close the pidfd before moving: it may have the very number fd,
+	// which the move would replace and a later close then take away.
+	if cerr := t.Close(int(pidfd)); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return err
 	}

@@ -18,12 +18,13 @@ var ErrFileChanged = errors.New("file changed since the dump")
 const openFlagsDrop = linux.OCreat | linux.OExcl | linux.OTrunc | linux.ONoctty | linux.OCloexec
 
 // checkFiles verifies, before anything is created, that every file the
-// image refers to is there and of the size it had.
+// image refers to by path is there, of the type and size it had (the
+// other kinds are checked by loadTreeFiles).
 func checkFiles(img *image) error {
-	for id, f := range img.files {
+	for _, f := range img.files {
 		reg := f.GetReg()
 		if f.GetType() != fdinfo.FdTypes_REG || reg == nil {
-			return badImage("file id %d is of type %v", id, f.GetType())
+			continue
 		}
 		st, err := linux.Stat(reg.GetName())
 		if err != nil {
@@ -50,30 +51,85 @@ func checksSize(flags uint32) bool {
 	return !(flags&linux.OAccmode == linux.OWronly && flags&linux.OAppend != 0)
 }
 
-// restoreFds closes what the task inherited from the stub and opens every
-// descriptor of the image at its number; descriptors that shared an open
-// file description share one again (dup).
+// restoreFds closes what the task inherited from the stub and places
+// every descriptor of the image at its number, in increasing order:
+// files by path are opened inside the task; pipes, eventfds and the
+// other kernel objects are made by crlazy (treeFiles) and taken by the
+// task through a pidfd on crlazy (fdSource); a description already
+// placed is dup3'ed (in this process) or installed from crlazy's copy
+// (in another); epoll instances come last, once their targets exist. A
+// process sharing its parent's table (CLONE_FILES) has nothing to do.
 func (rs *restorer) restoreFds() error {
+	if !rs.img.ownsFiles() {
+		return nil
+	}
 	t := rs.leader()
 	if _, err := t.Syscall("close_range", linux.SysCloseRange, 0, ^uint64(0)>>32, 0); err != nil {
 		return err
 	}
-	first := map[uint32]int{} // file id -> fd that opened it
+	src, err := openFdSource(t, rs.aboveFds())
+	if err != nil {
+		return err
+	}
+	err = rs.placeFds(src)
+	if cerr := src.close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// aboveFds is a descriptor number above every one of the image.
+func (rs *restorer) aboveFds() int {
+	if n := len(rs.img.fds); n > 0 {
+		return int(rs.img.fds[n-1].GetFd()) + 1
+	}
+	return 0
+}
+
+func (rs *restorer) placeFds(src *fdSource) error {
+	t := rs.leader()
+	first := map[uint32]int{} // file id -> fd that has it in this process
+	var epolls []*fdinfo.FdinfoEntry
 	for _, e := range rs.img.fds {
-		fd := int(e.GetFd())
+		fd, id := int(e.GetFd()), e.GetId()
 		cloexec := e.GetFlags()&linux.FdCloexec != 0
-		if prev, ok := first[e.GetId()]; ok {
-			if _, err := t.Syscall("dup3", linux.SysDup3, uint64(prev), uint64(fd), cloexecFlag(cloexec)); err != nil {
-				return fmt.Errorf("fd %d: %w", fd, err)
-			}
+		f := rs.files.files[id]
+		var err error
+		switch prev, ok := first[id]; {
+		case ok:
+			_, err = t.Syscall("dup3", linux.SysDup3, uint64(prev), uint64(fd), cloexecFlag(cloexec))
+		case f.GetType() == fdinfo.FdTypes_EVENTPOLL:
+			epolls = append(epolls, e)
 			continue
+		default:
+			err = rs.placeFd(src, fd, id, f, cloexec)
 		}
-		if err := rs.openFd(fd, rs.img.files[e.GetId()], cloexec); err != nil {
+		if err != nil {
 			return fmt.Errorf("fd %d: %w", fd, err)
 		}
-		first[e.GetId()] = fd
+		first[id] = fd
 	}
-	return nil
+	return rs.restoreEpolls(src, epolls, first)
+}
+
+// placeFd puts the description id at fd: crlazy's copy if it has one,
+// else a file opened inside the task, else a new object of crlazy's.
+func (rs *restorer) placeFd(src *fdSource, fd int, id uint32, f *fdinfo.FileEntry, cloexec bool) error {
+	if obj := rs.files.objs[id]; obj != nil {
+		return src.install(obj, fd, cloexec)
+	}
+	if f.GetType() == fdinfo.FdTypes_REG {
+		if err := rs.openFd(fd, f, cloexec); err != nil {
+			return err
+		}
+		return rs.keepShared(id, fd)
+	}
+	obj, err := rs.files.build(f)
+	if err != nil {
+		return err
+	}
+	rs.files.objs[id] = obj
+	return src.install(obj, fd, cloexec)
 }
 
 func cloexecFlag(on bool) uint64 {
@@ -85,8 +141,7 @@ func cloexecFlag(on bool) uint64 {
 
 // openFd opens a regular file, directory or device at descriptor fd with
 // its dumped flags and offset. Descriptors are restored in increasing
-// order, so the one open returns is never above fd, and never one a later
-// entry needs.
+// order, so the one open returns is never above fd.
 func (rs *restorer) openFd(fd int, f *fdinfo.FileEntry, cloexec bool) error {
 	t := rs.leader()
 	reg := f.GetReg()

@@ -46,6 +46,10 @@ type Options struct {
 	// lazy restore fills before the process runs (the rest is prefetched
 	// first, after it runs). 0: none.
 	WorkingSetPrefill uint64
+	// TCPEstablished restores the established TCP connections of the
+	// image (criu's --tcp-established) and then removes the network
+	// lock the dump left. false: an image holding one is refused.
+	TCPEstablished bool
 	// Pages provides the page chunks instead of the local store (a page
 	// server); the records still come from the local store. nil: the
 	// local store.
@@ -148,6 +152,7 @@ type restorer struct {
 	childEnded bool         // a child ended while it was built (a zombie, a holder): flush its SIGCHLD
 	filesOwner *restorer    // the process whose descriptor table this one has (itself, or a CLONE_FILES parent)
 	guards     map[int]bool // on a table's owner: the guard descriptors of lazy restores in it
+	files      *treeFiles   // descriptions shared by the tree, pipes, ... (fd_objects.go)
 }
 
 func restore(opts Options) (*Process, error) {
@@ -177,7 +182,12 @@ func restore(opts Options) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer t.files.close()
 	log.Debug("images loaded and checked", "after", time.Since(start), "processes", len(t.procs))
+	net, err := buildInet(r, t.files, opts)
+	if err != nil {
+		return nil, err
+	}
 	// Run the injections on the tracer thread, sharing its CPU with the
 	// tasks: ~5 µs per injected call instead of ~50.
 	err = tr.Run(func() error {
@@ -191,9 +201,11 @@ func restore(opts Options) (*Process, error) {
 		err = writePidFile(opts.PidFile, t.root().img.pid)
 	}
 	if err != nil {
+		net.abort(t.files.objs)
 		t.abandon()
-		return nil, err
+		return nil, net.keptLock(err)
 	}
+	net.release(log)
 	if err := t.detach(); err != nil {
 		return nil, err
 	}
@@ -224,7 +236,11 @@ func prepare(r *store.Reader, tr *inject.Tracer, opts Options, log *slog.Logger)
 	if err := checkHost(r.Header()); err != nil {
 		return nil, err
 	}
-	t := &treeRestore{tr: tr, log: log, byPid: map[int]*restorer{}}
+	files, err := loadTreeFiles(r, imgs)
+	if err != nil {
+		return nil, err
+	}
+	t := &treeRestore{tr: tr, log: log, byPid: map[int]*restorer{}, files: files}
 	digest := r.Header().GetContents().GetKeyDigest()
 	for _, img := range imgs {
 		for _, tid := range img.pstree.GetThreads() {
@@ -236,6 +252,7 @@ func prepare(r *store.Reader, tr *inject.Tracer, opts Options, log *slog.Logger)
 			return nil, err
 		}
 		rs := &restorer{img: img, tr: tr, log: log.With("pid", img.pid), lazy: opts.LazyPages, pages: opts.Pages}
+		rs.files = files
 		if rs.pages == nil {
 			rs.pages = storeSource{r}
 		}

@@ -23,6 +23,7 @@ type treeRestore struct {
 	sessions map[int]*holder // session holders of non-root processes, by sid
 	stubAff  linux.CPUSet
 	hasAff   bool
+	files    *treeFiles // crlazy's copies of descriptions, closed when the restore ends
 }
 
 func (t *treeRestore) root() *restorer { return t.procs[0] }

@@ -75,8 +75,8 @@ func TestDumpUsage(t *testing.T) {
 	if code != 2 || !strings.Contains(out, "-t PID") {
 		t.Errorf("dump without -t: exit %d, %q", code, out)
 	}
-	out, code = crlazy(t, "dump", "-t", "1", "-D", t.TempDir(), "--tcp-established")
-	wantFailure(t, out, code, `--tcp-established is not supported yet`)
+	out, code = crlazy(t, "dump", "-t", "1", "-D", t.TempDir(), "--shell-job")
+	wantFailure(t, out, code, `--shell-job is not supported yet`)
 }
 
 // TestDumpRefusesSocket: the victim holds a socket; dump must refuse,

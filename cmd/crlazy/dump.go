@@ -16,11 +16,14 @@ func runDump(args []string) int {
 	fs := pflag.NewFlagSet("dump", pflag.ContinueOnError)
 	var opts dumper.Options
 	var lf logFlags
+	var pf dumpPageFlags
 	fs.IntVarP(&opts.PID, "tree", "t", 0, "pid of the process to dump (required)")
 	fs.StringVarP(&opts.ImagesDir, "images-dir", "D", "", "directory for the image store (required; must not hold one)")
 	fs.BoolVar(&opts.LeaveRunning, "leave-running", false, "let the process run on after the dump (default: kill it)")
+	pf.add(fs)
 	lf.add(fs)
-	later := notYet(fs, "tcp-established", "ext-unix-sk", "file-locks", "shell-job", "page-server", "address", "port", "track-mem", "pre-dump")
+	fs.BoolVar(&opts.TCPEstablished, "tcp-established", false, "save established TCP connections (their traffic is held until restore)")
+	later := notYet(fs, "ext-unix-sk", "file-locks", "shell-job", "track-mem", "pre-dump")
 	if st, ok := parseFlags(fs, args); !ok {
 		return st
 	}
@@ -31,14 +34,22 @@ func runDump(args []string) int {
 		fmt.Fprintln(os.Stderr, "crlazy dump: -t PID and -D DIR are required")
 		return 2
 	}
+	if err := pf.check(); err != nil {
+		fmt.Fprintf(os.Stderr, "crlazy dump: %v\n", err)
+		return 2
+	}
 	log, done, err := lf.open()
 	if err != nil {
 		return fail("dump", err)
 	}
 	defer done()
 	opts.Log = log
-	st, err := dumper.Dump(opts)
+	finish, err := pf.setup(&opts, log)
 	if err != nil {
+		return lf.failed(log, "dump", err)
+	}
+	st, err := dumper.Dump(opts)
+	if err = finish(err); err != nil {
 		return lf.failed(log, "dump", err)
 	}
 	log.Info("dump done", "pid", opts.PID, "dir", opts.ImagesDir, "data_bytes", st.BytesData,

@@ -22,6 +22,7 @@ type restoreFlags struct {
 	statusFd   int
 	record     bool
 	prefillMiB uint64
+	pages      restorePageFlags
 	fs         *pflag.FlagSet
 	notYetErr  func() error
 }
@@ -36,8 +37,10 @@ func parseRestore(args []string) (*restoreFlags, int, bool) {
 	fs.BoolVar(&f.opts.LazyPages, "lazy-pages", false, "run the process at once and bring its memory in on demand")
 	fs.BoolVar(&f.record, "record-working-set", false, "record the pages faulted first for later lazy restores (default: when none is recorded yet)")
 	fs.Uint64Var(&f.prefillMiB, "working-set-prefill", 256, "MiB of a recorded working set to fill before the process runs (0: none)")
+	f.pages.add(fs)
 	f.lf.add(fs)
-	f.notYetErr = notYet(fs, "tcp-established", "ext-unix-sk", "file-locks", "shell-job", "page-server", "address", "port")
+	fs.BoolVar(&f.opts.TCPEstablished, "tcp-established", false, "restore the established TCP connections of the image")
+	f.notYetErr = notYet(fs, "ext-unix-sk", "file-locks", "shell-job")
 	if st, ok := parseFlags(fs, args); !ok {
 		return nil, st, false
 	}
@@ -46,6 +49,10 @@ func parseRestore(args []string) (*restoreFlags, int, bool) {
 	}
 	if f.opts.ImagesDir == "" {
 		fmt.Fprintln(os.Stderr, "crlazy restore: -D DIR is required")
+		return nil, 2, false
+	}
+	if err := f.pages.check(); err != nil {
+		fmt.Fprintf(os.Stderr, "crlazy restore: %v\n", err)
 		return nil, 2, false
 	}
 	f.opts.WorkingSetPrefill = f.prefillMiB << 20
@@ -74,17 +81,20 @@ func runRestore(args []string) int {
 	}
 	defer done()
 	f.opts.Log = log
+	if err := f.pages.open(&f.opts, log); err != nil {
+		daemon.Report("", err)
+		return f.lf.failed(log, "restore", err)
+	}
 	p, err := restorer.Restore(f.opts)
 	if err != nil {
+		f.pages.finish(err, log)
 		daemon.Report("", err)
 		return f.lf.failed(log, "restore", err)
 	}
 	log.Info("restored", "pid", p.PID, "pages", p.Stats.PagesData, "lazy", f.opts.LazyPages)
 	daemon.Report(strconv.Itoa(p.PID), nil)
 	signalStatus(f.statusFd)
-	if isDaemon || !f.detach {
-		defer finishPages(p, log)
-	}
+	defer f.pages.pagesIn(p, f.opts.LazyPages, isDaemon || !f.detach, !isDaemon && !f.detach, log)()
 	if f.detach || isDaemon {
 		return 0
 	}

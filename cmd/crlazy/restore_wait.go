@@ -40,17 +40,19 @@ func signalStatus(fd int) {
 	f.Close()
 }
 
-// finishPages waits until a lazy restore's pages are all in.
-func finishPages(p *restorer.Process, log *slog.Logger) {
+// finishPages waits until a lazy restore's pages are all in, and returns
+// why not if they could not be.
+func finishPages(p *restorer.Process, log *slog.Logger) error {
 	if err := p.WaitPages(); err != nil {
 		log.Error("lazy pages", "err", err)
-		return
+		return err
 	}
 	if st := p.LazyStats(); st.Spaces > 0 {
 		log.Info("all pages in", "pid", p.PID, "after", st.AllIn, "faults", st.Faults,
 			"zero_faults", st.ZeroFaults, "fault_bytes", st.FaultBytes, "prefetched_bytes", st.PrefetchBytes,
 			"fault_p50", st.FaultPercentile(50), "fault_p99", st.FaultPercentile(99), "spaces", st.Spaces)
 	}
+	return nil
 }
 
 // waitRestored waits for the restored process and returns its exit status

@@ -1,6 +1,6 @@
 // Package proc parses the /proc files the dumper reads: maps, smaps, status,
-// stat, limits, fd and fdinfo, task, children, auxv, comm, personality and
-// pagemap.
+// stat, limits, fd and fdinfo, task, children, auxv, comm, personality,
+// mountinfo and pagemap.
 //
 // # Layout
 //
@@ -31,7 +31,13 @@
 //   - limits: a fixed-width table; rows are matched by their label, and all
 //     16 (RLIM_NLIMITS) must appear exactly once.
 //   - fdinfo: pos, flags (octal), mnt_id and ino are required; every other
-//     line is kept verbatim in Fdinfo.Extra because keys repeat.
+//     line is kept verbatim in Fdinfo.Extra because keys repeat. Accessors
+//     parse the lines of each kind (Eventfd, EpollTargets, SignalfdMask,
+//     Timerfd, InotifyWatches, PidfdPid; fdinfo_kinds.go): numbers are hex
+//     or decimal as the kernel prints each, an epoll target or inotify
+//     watch is one line of "key:value" / "key: value" attributes.
+//   - mountinfo: only id, major:minor, root and mount point are kept (to
+//     open an inotify watch's file handle); \ooo escapes are undone.
 //   - pagemap: one little-endian u64 per 4 KiB page at offset page*8; see
 //     PagemapEntry for the bits.
 //
