@@ -67,7 +67,7 @@ func (s *space) run() error {
 	}
 	for err == nil {
 		if s.finished() {
-			s.h.log.Debug("all pages in", "uffd", s.fd, "tag", s.tag)
+			s.h.log.Debug("space complete", "uffd", s.fd, "tag", s.tag)
 			return nil
 		}
 		err = s.step()

@@ -75,7 +75,7 @@ func waitLog(t *testing.T, log string, re *regexp.Regexp, timeout time.Duration)
 	}
 }
 
-var allInRe = regexp.MustCompile(`msg="all pages in".*`)
+var allInRe = regexp.MustCompile(`level=INFO msg="all pages in".*`)
 
 // guardGone checks the restored process holds no userfaultfd any more.
 func guardGone(t *testing.T, pid int) {
