@@ -1,4 +1,4 @@
-package bench
+package main
 
 import (
 	"fmt"
@@ -11,10 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crlazy/crlazy/inject"
-	"github.com/crlazy/crlazy/internal/linux"
 	"github.com/crlazy/crlazy/internal/proc"
-	"github.com/crlazy/crlazy/internal/stub"
 	"github.com/crlazy/crlazy/internal/testutil"
 )
 
@@ -22,8 +19,6 @@ func TestMain(m *testing.M) { os.Exit(testutil.Main(m)) }
 
 const (
 	victimMiB   = 1024
-	gib         = 1 << 30
-	copyChunk   = 1 << 20
 	lineTimeout = 2 * time.Minute
 )
 
@@ -69,12 +64,12 @@ func eagerCycle(b *testing.B, bin string) eagerMetrics {
 	region := bigRegion(b, v.Pid)
 	var m eagerMetrics
 	m.readv = gbps(region.Len(), timeIt(b, func() error { return readAll(v.Pid, region) }))
-	writeSecs, err := writeFresh()
+	writeSecs, err := writeFresh(gib)
 	if err != nil {
 		b.Fatal(err)
 	}
 	m.writev = gbps(gib, writeSecs)
-	m.fileWrite = gbps(gib, timeIt(b, func() error { return writeFile(b.TempDir()) }))
+	m.fileWrite = gbps(gib, timeIt(b, func() error { return writeFile(b.TempDir(), gib) }))
 	// The dump runs in a crlazy process of its own: the victim is our
 	// child, and our reaper's wait would take the tracer's stops.
 	dir := filepath.Join(b.TempDir(), "img")
@@ -131,8 +126,6 @@ func cmdErr(err error, out []byte) error {
 	return nil
 }
 
-func gbps(bytes uint64, secs float64) float64 { return float64(bytes) / secs / 1e9 }
-
 func timeIt(b *testing.B, f func() error) float64 {
 	b.Helper()
 	start := time.Now()
@@ -156,76 +149,4 @@ func bigRegion(b *testing.B, pid int) proc.Mapping {
 		}
 	}
 	return big
-}
-
-func readAll(pid int, m proc.Mapping) error {
-	buf := make([]byte, copyChunk)
-	for a := m.Start; a < m.End; a += copyChunk {
-		n := min(copyChunk, m.End-a)
-		if _, err := linux.ProcessVMReadv(pid, buf[:n], []linux.RemoteRange{{Addr: linux.Addr(a), Len: n}}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writeFile writes 1 GiB to a new file in dir with write(2), syncs it and
-// removes it: what a dump into a store in that directory cannot beat.
-func writeFile(dir string) error {
-	f, err := os.Create(filepath.Join(dir, "baseline"))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	buf := make([]byte, copyChunk)
-	for i := range buf {
-		buf[i] = byte(i*13 + 1)
-	}
-	for off := 0; off < gib; off += copyChunk {
-		if _, err := f.Write(buf); err != nil {
-			return err
-		}
-	}
-	return f.Sync()
-}
-
-// writeFresh maps 1 GiB in a stub process and fills it with
-// process_vm_writev, as an eager restore does; it returns the seconds the
-// copy took.
-func writeFresh() (float64, error) {
-	cmd, err := stub.Start()
-	if err != nil {
-		return 0, err
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
-	tr := inject.NewTracer()
-	defer tr.Close()
-	t, err := tr.Seize(cmd.Process.Pid, linux.PtraceOExitKill)
-	if err != nil {
-		return 0, err
-	}
-	defer t.Kill()
-	if err := t.FindSyscallInsn(); err != nil {
-		return 0, err
-	}
-	addr, err := t.Mmap(0, gib, linux.ProtRead|linux.ProtWrite, linux.MapPrivate|linux.MapAnonymous, -1, 0)
-	if err != nil {
-		return 0, err
-	}
-	buf := make([]byte, copyChunk)
-	for i := range buf {
-		buf[i] = byte(i*7 + 1)
-	}
-	start := time.Now()
-	for off := uint64(0); off < gib; off += copyChunk {
-		r := []linux.RemoteRange{{Addr: addr + linux.Addr(off), Len: copyChunk}}
-		if _, err := linux.ProcessVMWritev(cmd.Process.Pid, buf, r); err != nil {
-			return 0, err
-		}
-	}
-	return time.Since(start).Seconds(), nil
 }

@@ -1,4 +1,4 @@
-package bench
+package main
 
 import (
 	"fmt"
@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/crlazy/crlazy/images"
-	"github.com/crlazy/crlazy/internal/linux"
 	"github.com/crlazy/crlazy/internal/proc"
 	"github.com/crlazy/crlazy/internal/testutil"
 )
@@ -80,8 +79,6 @@ func lazyCycle(b *testing.B, mib int) {
 	b.ReportMetric(float64(warm.faults), "faults-ws")
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
 // restoreResult is what one restore of the victim measured.
 type restoreResult struct {
 	running  time.Duration // restore command start until it returned
@@ -148,36 +145,13 @@ func killRestored(b *testing.B, pid int) {
 	}
 }
 
-// uffdCopyCeiling maps 1 GiB in this process, registers it with a
-// userfaultfd and fills it with UFFDIO_COPY in chunks of the store's chunk
-// size, as a lazy restore's prefetch does with nothing else in the way;
-// it returns GB/s.
+// uffdCopyCeiling is UFFDIO_COPY of 1 GiB in chunks of the store's chunk
+// size, as a lazy restore's prefetch does with nothing else in the way,
+// in GB/s.
 func uffdCopyCeiling(b *testing.B) float64 {
-	f, err := linux.UserfaultfdOpen(linux.ONonblock)
+	r, err := uffdCopyRate(gib, images.ChunkMaxBytes)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
-	if _, _, err := linux.UffdAPI(f, 0); err != nil {
-		b.Fatal(err)
-	}
-	mem, addr, err := linux.MmapAnon(gib)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer linux.Munmap(mem)
-	if _, err := linux.UffdRegister(f, uint64(addr), gib, linux.UffdRegisterModeMissing); err != nil {
-		b.Fatal(err)
-	}
-	src := make([]byte, images.ChunkMaxBytes)
-	for i := range src {
-		src[i] = byte(i*31 + 7)
-	}
-	start := time.Now()
-	for off := uint64(0); off < gib; off += images.ChunkMaxBytes {
-		if _, err := linux.UffdCopy(f, uint64(addr)+off, src, 0); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return gbps(gib, time.Since(start).Seconds())
+	return r
 }
