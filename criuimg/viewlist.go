@@ -22,6 +22,9 @@ var kindImage = map[images.Kind]string{
 	images.Creds:     "CREDS",
 	images.Sigacts:   "SIGACT",
 	images.Seccomp:   "SECCOMP",
+	// memfd.img and remap-fpath.img in a CRIU directory (not listed yet).
+	images.MemfdInode: "MEMFD_INODE",
+	images.RemapFpath: "REMAP_FPATH",
 }
 
 // list names every image of the store.

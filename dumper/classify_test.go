@@ -23,13 +23,13 @@ func TestClassifyLink(t *testing.T) {
 		{"anon_inode:[timerfd]", true, kindTimerfd},
 		{"anon_inode:inotify", true, kindInotify},
 		{"anon_inode:[pidfd]", true, kindPidfd},
-		{"socket:[123]", false, kindSocket},
+		{"socket:[123]", true, kindSocket},
 		{"anon_inode:[io_uring]", false, kindReg},
 		{"anon_inode:bpf-map", false, kindReg},
 		{"anon_inode:[userfaultfd]", false, kindReg},
 		{"anon_inode:[something-new]", false, kindReg},
-		{"/memfd:x (deleted)", false, kindReg},
-		{"/tmp/gone (deleted)", false, kindReg},
+		{"/memfd:x (deleted)", true, kindMemfd},
+		{"/tmp/gone (deleted)", true, kindGhost},
 		{"net:[4026531840]", false, kindReg},
 	} {
 		kind, err := classifyLink(c.link, "fd 3")
@@ -51,8 +51,9 @@ func TestClassifyMode(t *testing.T) {
 		{"regular", linux.StatInfo{Mode: linux.SIfreg}, true, kindReg},
 		{"dir", linux.StatInfo{Mode: linux.SIfdir}, true, kindReg},
 		{"/dev/null", linux.StatInfo{Mode: linux.SIfchr, Rdev: dev(1, 3)}, true, kindReg},
-		{"/dev/tty", linux.StatInfo{Mode: linux.SIfchr, Rdev: dev(5, 0)}, false, kindReg},
-		{"pts", linux.StatInfo{Mode: linux.SIfchr, Rdev: dev(136, 2)}, false, kindReg},
+		{"/dev/tty", linux.StatInfo{Mode: linux.SIfchr, Rdev: dev(5, 0)}, true, kindTTY},
+		{"pts", linux.StatInfo{Mode: linux.SIfchr, Rdev: dev(136, 2)}, true, kindTTY},
+		{"/dev/ptmx", linux.StatInfo{Mode: linux.SIfchr, Rdev: dev(5, 2)}, true, kindTTY},
 		{"fifo", linux.StatInfo{Mode: linux.SIfifo}, true, kindFifo},
 		{"block", linux.StatInfo{Mode: linux.SIfblk}, false, kindReg},
 	} {
@@ -95,7 +96,7 @@ func TestWanted(t *testing.T) {
 		{pagesFilePrivate, present | file, false}, // still the file's page
 		{pagesFilePrivate, present, true},         // copied on write
 		{pagesFilePrivate, swapped, true},
-		{pagesAll, 0, true},
+		{pagesShared, present, false}, // planned by ranges, not the pagemap
 		{pagesNone, present, false},
 	} {
 		if got := wanted(c.mode, c.e); got != c.want {

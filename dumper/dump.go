@@ -37,6 +37,20 @@ type Options struct {
 	// meanwhile). If it fails, the tree is released and Dump fails;
 	// otherwise the tree is killed or left running as usual. nil: none.
 	Frozen func() error
+	// GhostLimit is the largest deleted file (still open or mapped) whose
+	// contents the dump saves (criu's --ghost-limit); a larger one is
+	// refused. 0: DefaultGhostLimit; above images.GhostDataMax counts as
+	// that.
+	GhostLimit uint64
+	// ExtUnixSk saves a datagram UNIX socket connected to a named socket
+	// outside the tree, which restore reconnects by name (criu's
+	// --ext-unix-sk). false: such a socket is refused.
+	ExtUnixSk bool
+	// ShellJob saves the terminal outside the tree that its processes
+	// use (the session's controlling terminal), which restore replaces
+	// with its own (criu's --shell-job). false: such a descriptor is
+	// refused.
+	ShellJob bool
 }
 
 // PageSink receives the page chunks of a dump.
@@ -92,6 +106,9 @@ func dump(opts Options) (Stats, error) {
 	}
 	log.Info("tree frozen", "root", opts.PID, "processes", len(t.procs))
 	d := &treeDump{tree: t, opts: opts, log: log, files: newFileTable(t)}
+	d.files.mem.ghosts.limit = opts.GhostLimit
+	d.files.unix = newUnixDump(opts.ExtUnixSk, log)
+	d.files.tty = newTTYDump(opts.ShellJob, log)
 	d.net = newNetDump(opts.TCPEstablished, log, d.files.tids)
 	st, err := d.run()
 	if err != nil {
@@ -176,6 +193,12 @@ func (d *treeDump) run() (Stats, error) {
 		d.imgs = append(d.imgs, img)
 	}
 	d.files.warnExternalPipes(d.log)
+	if err := d.files.unix.finish(d.files); err != nil { // peers of UNIX sockets
+		return d.stats, err
+	}
+	if err := d.files.tty.finish(); err != nil { // terminals outside the tree
+		return d.stats, err
+	}
 	w, err := store.Create(d.opts.ImagesDir, newHeader(xfeatures))
 	if err != nil {
 		return d.stats, err

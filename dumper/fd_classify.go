@@ -20,7 +20,10 @@ const (
 	kindTimerfd                // timerfd_create(2)
 	kindInotify                // inotify_init(2)
 	kindPidfd                  // pidfd_open(2), clone(CLONE_PIDFD)
-	kindSocket                 // refused, with details (socketError)
+	kindSocket                 // inet sockets saved (fd_inet.go), others refused (socketError)
+	kindMemfd                  // memfd_create(2) (fd_memfd.go)
+	kindGhost                  // a file whose name ends in " (deleted)" (fd_ghost.go)
+	kindTTY                    // a terminal (fd_tty.go)
 )
 
 // Character device majors that are terminals (Documentation/admin-guide/devices.txt).
@@ -55,17 +58,17 @@ var anonRefused = map[string]string{
 func classifyLink(link, what string) (fdKind, error) {
 	switch {
 	case strings.HasPrefix(link, "socket:"):
-		return kindSocket, unsupported("sockets are not supported yet", "%s", what)
+		return kindSocket, nil // saved or refused by socketEntry (fd_inet.go)
 	case strings.HasPrefix(link, "pipe:"):
 		return kindPipe, nil
 	case strings.HasPrefix(link, "anon_inode:"):
 		return classifyAnon(strings.TrimPrefix(link, "anon_inode:"), what)
 	case strings.HasPrefix(link, "/memfd:"):
-		return kindReg, unsupported("memfd is not supported yet", "%s", what)
+		return kindMemfd, nil
 	case !strings.HasPrefix(link, "/"):
 		return kindReg, unsupported("this kind of descriptor is not supported yet", "%s", what)
 	case strings.HasSuffix(link, " (deleted)"):
-		return kindReg, unsupported("open files that were deleted are not supported yet", "%s", what)
+		return kindGhost, nil
 	}
 	return kindReg, nil
 }
@@ -91,7 +94,7 @@ func classifyMode(st linux.StatInfo, what string) (fdKind, error) {
 		return kindReg, nil
 	case linux.SIfchr:
 		if isTerminal(st.Rdev) {
-			return kindReg, unsupported("terminals are not supported yet (--shell-job is planned)", "%s", what)
+			return kindTTY, nil // saved or refused by ttyEntry (fd_tty.go)
 		}
 		return kindReg, nil
 	case linux.SIfifo:

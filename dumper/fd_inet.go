@@ -1,7 +1,6 @@
 package dumper
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -92,8 +91,12 @@ func (n *netDump) checkKind(s *inetSock) error {
 	if !same {
 		return unsupported("the socket is in another network namespace than crlazy; run crlazy in it (ip netns exec)", "%s", s.o.what)
 	}
-	if nf, err := linux.SocketFilterLen(s.f); err != nil || nf > 0 {
-		return errors.Join(err, unsupported("socket filters (SO_ATTACH_FILTER) are not supported", "%s", s.o.what))
+	nf, err := linux.SocketFilterLen(s.f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.o.what, err)
+	}
+	if nf > 0 {
+		return unsupported("socket filters (SO_ATTACH_FILTER) are not supported", "%s", s.o.what)
 	}
 	return nil
 }

@@ -45,6 +45,13 @@ func (r *sockOpts) optional(level, opt int) *uint32 {
 	return proto.Uint32(uint32(v))
 }
 
+func (r *sockOpts) optionalBool(level, opt int) *bool {
+	if v := r.optional(level, opt); v != nil {
+		return proto.Bool(*v != 0)
+	}
+	return nil
+}
+
 func (r *sockOpts) timeout(opt int) (sec, usec *uint64) {
 	d, err := linux.GetsockoptTimeout(r.f, opt)
 	if r.err == nil {
@@ -64,7 +71,7 @@ func collectSockOpts(s *inetSock, isk *skinet.InetSkEntry) error {
 		SoDontroute: r.bool(linux.SolSocket, linux.SoDontroute), SoNoCheck: r.bool(linux.SolSocket, linux.SoNoCheck),
 		SoOobinline: r.u32(linux.SolSocket, linux.SoOobinline), SoPriority: r.u32(linux.SolSocket, linux.SoPriority),
 		SoRcvlowat: r.u32(linux.SolSocket, linux.SoRcvlowat), SoMark: r.u32(linux.SolSocket, linux.SoMark),
-		SoPasscred: r.bool(linux.SolSocket, linux.SoPasscred), SoPasssec: r.bool(linux.SolSocket, linux.SoPasssec),
+		SoPasscred: r.optionalBool(linux.SolSocket, linux.SoPasscred), SoPasssec: r.optionalBool(linux.SolSocket, linux.SoPasssec),
 	}
 	o.SoSndTmoSec, o.SoSndTmoUsec = r.timeout(linux.SoSndtimeo)
 	o.SoRcvTmoSec, o.SoRcvTmoUsec = r.timeout(linux.SoRcvtimeo)

@@ -21,6 +21,9 @@ type fileTable struct {
 	// pipeBytes counts the pipe data held until the store is written.
 	pipeBytes int
 	tids      map[int]bool // every thread of the tree (pidfds must point inside)
+	mem       *memTable    // shared memory, memfds, deleted files (mem_objects.go)
+	unix      *unixDump    // UNIX sockets (fd_unix*.go)
+	tty       *ttyDump     // terminals (fd_tty.go)
 }
 
 // descKey groups the descriptors that may share a description: all
@@ -38,7 +41,7 @@ type descRef struct {
 
 func newFileTable(t *tree) *fileTable {
 	ft := &fileTable{byInode: map[[2]uint64]uint32{}, descs: map[descKey][]descRef{},
-		pipes: map[[2]uint64]*pipeState{}, tids: map[int]bool{}}
+		pipes: map[[2]uint64]*pipeState{}, tids: map[int]bool{}, mem: newMemTable()}
 	for _, p := range t.procs {
 		ft.tids[p.pid] = true
 		for _, task := range p.tasks {
@@ -89,6 +92,12 @@ func setFileID(e *fdinfo.FileEntry, id uint32) {
 		}
 	case e.Pidfd != nil:
 		e.Pidfd.Id = pid
+	case e.Memfd != nil:
+		e.Memfd.Id = pid
+	case e.Usk != nil:
+		e.Usk.Id = pid
+	case e.Tty != nil:
+		e.Tty.Id = pid
 	}
 }
 

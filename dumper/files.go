@@ -94,7 +94,16 @@ func (c *collector) fileEntry(ft *fileTable, o openFd) (*fdinfo.FileEntry, error
 	case kindPidfd:
 		return pidfdEntry(ft, o)
 	case kindSocket:
+		if e, ok, err := c.unixEntry(ft, o); ok { // UNIX sockets: fd_unix.go
+			return e, err
+		}
 		return c.socketEntry(o)
+	case kindTTY:
+		return c.ttyEntry(ft, o)
+	case kindMemfd:
+		return c.memfdEntry(ft, o)
+	case kindGhost:
+		return c.ghostEntry(ft, o)
 	}
 	reg := regEntry(o.link, o.st, o.statusFlags(), o.info.Pos)
 	return &fdinfo.FileEntry{Type: fdinfo.FdTypes_REG.Enum(), Reg: reg}, nil

@@ -112,14 +112,16 @@ func (r *batchReader) send(b batch) bool {
 	}
 }
 
-// scanArea walks the pagemap of a and queues the pages to save.
+// scanArea walks the pagemap of a and queues the pages to save (for a
+// shared memory mapping, its planned ranges).
 func (r *batchReader) scanArea(pm *proc.Pagemap, a area) error {
+	if a.mode == pagesShared {
+		return r.addRanges(a.ranges)
+	}
 	for addr := a.start; addr < a.end; {
 		n := min((a.end-addr)/pageSize, scanPages)
 		ents := r.ents[:n]
-		if a.mode == pagesAll {
-			clear(ents)
-		} else if err := pm.Read(addr, ents); err != nil {
+		if err := pm.Read(addr, ents); err != nil {
 			return fmt.Errorf("vma %x-%x: %w", a.start, a.end, err)
 		}
 		for i, e := range ents {
@@ -140,10 +142,20 @@ func wanted(mode pageMode, e proc.PagemapEntry) bool {
 		return e.Present() || e.Swapped()
 	case pagesFilePrivate:
 		return (e.Present() && !e.File()) || e.Swapped()
-	case pagesAll:
-		return true
 	}
 	return false
+}
+
+// addRanges queues every page of ranges.
+func (r *batchReader) addRanges(ranges [][2]uint64) error {
+	for _, rg := range ranges {
+		for addr := rg[0]; addr < rg[1]; addr += pageSize {
+			if err := r.add(addr); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // add queues one page, extending the last run when contiguous.

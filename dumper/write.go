@@ -63,6 +63,15 @@ func (d *treeDump) write(w *store.Writer, pages PageSink) error {
 	if err := d.files.writePipes(w); err != nil {
 		return err
 	}
+	if err := d.files.unix.writeUnix(w); err != nil { // queued data of UNIX sockets
+		return err
+	}
+	if err := d.files.tty.write(w); err != nil { // terminals
+		return err
+	}
+	if err := d.files.mem.write(w); err != nil { // shared memory, memfds, deleted files
+		return err
+	}
 	free := newBufferPool()
 	for _, img := range d.imgs {
 		if img.mm == nil {

@@ -7,14 +7,19 @@ import (
 	criucore "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-core"
 	criusa "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-sa"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/fdinfo"
+	filelock "github.com/checkpoint-restore/go-criu/v8/crit/images/file-lock"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/fs"
+	ghostfile "github.com/checkpoint-restore/go-criu/v8/crit/images/ghost-file"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/inventory"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/memfd"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
 	pipedata "github.com/checkpoint-restore/go-criu/v8/crit/images/pipe-data"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pstree"
+	remapfpath "github.com/checkpoint-restore/go-criu/v8/crit/images/remap-file-path"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/seccomp"
 	tcpstream "github.com/checkpoint-restore/go-criu/v8/crit/images/tcp-stream"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/tty"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -74,6 +79,79 @@ const (
 	// table (family inet) that holds the traffic of the dumped
 	// connections until a restore removes it (package netlock).
 	NetLock Kind = 17
+	// Shmem: id = shared memory object id (vma_entry.shmid of a
+	// VmaAnonShared area; one per object of the tree, however many
+	// processes map it); wrapperspb.UInt64Value, the object's size in
+	// bytes (at most ShmemSizeMax). Its pages are saved once, each in the
+	// pagemap of the first process (in dump order) whose mapping covers
+	// it, at its address there.
+	Shmem Kind = 18
+	// MemfdInode: id = memfd inode id (memfd_file_entry.inode_id; one per
+	// memfd of the tree, whether open or mapped); memfd.MemfdInodeEntry
+	// (name, owner, mode, size, seals; shmid = the inode id). Mapped pages
+	// are saved like those of a Shmem object, the rest as MemfdBytes.
+	MemfdInode Kind = 19
+	// MemfdBytes: id = memfd inode id, sub = offset; wrapperspb.BytesValue,
+	// a piece of the memfd's contents that no mapping of the tree covers
+	// (at most MemfdBytesMax each; only non-zero data, MemfdDataMax in
+	// all).
+	MemfdBytes Kind = 20
+	// GhostFile: id = ghost id (one per deleted file of the tree that is
+	// still open or mapped); ghost_file.GhostFileEntry (owner, mode, size,
+	// times; chunks = true: its contents are GhostBytes records).
+	GhostFile Kind = 21
+	// GhostBytes: id = ghost id, sub = offset; wrapperspb.BytesValue, a
+	// piece of the deleted file's data (at most GhostBytesMax each; holes
+	// are not stored).
+	GhostBytes Kind = 22
+	// RemapFpath: id = file id of a REG file whose path no longer leads
+	// to it; remap_file_path.RemapFilePathEntry (orig_id = the file id,
+	// remap_id = its ghost id, remap_type GHOST).
+	RemapFpath Kind = 23
+	// UnixQueue: id = file id of a UNIX socket (a UNIXSK file), sub =
+	// index<<32 | sender; wrapperspb.BytesValue, what was queued to be
+	// read on the socket, oldest first (index 0, 1, ... without gaps): a
+	// datagram or seqpacket record each (at most UnixQueueMax bytes), or
+	// a piece of a stream's bytes (at most UnixQueuePieceMax). sender is
+	// the file id of the datagram socket of the tree that sent it (by
+	// its name), 0 for an unnamed or unknown sender and for streams.
+	UnixQueue Kind = 24
+	// TtyInfo: id = tty info id (TtyFileEntry.tty_info_id: one per
+	// terminal); tty.TtyInfoEntry, the terminal's kind, pty index,
+	// termios, window size, session and foreground group.
+	TtyInfo Kind = 25
+	// FileLock: id = pid of the process that restores the lock, sub =
+	// index; file_lock.FileLockEntry (flag FileLockPosix, FileLockFlock
+	// or FileLockOFD; type F_RDLCK or F_WRLCK; fd = a descriptor of that
+	// process on the locked file; start and len as in struct flock, len 0
+	// to the end of the file).
+	FileLock Kind = 26
+)
+
+// Limits and values of the UNIX socket, terminal and lock records:
+// UnixQueueMax bounds the bytes saved for one socket (and so one
+// datagram), UnixQueuePieceMax one UnixQueue record of a stream.
+// FileLock* are the kinds of lock in FileLockEntry.flag.
+const (
+	UnixQueueMax      = 16 << 20
+	UnixQueuePieceMax = 64 << 10
+	FileLockPosix     = 1
+	FileLockFlock     = 2
+	FileLockOFD       = 4
+)
+
+// Limits on shared memory and deleted files: ShmemSizeMax is the largest
+// object (the user address space), MemfdBytesMax and GhostBytesMax the
+// largest MemfdBytes and GhostBytes records, MemfdDataMax the most bytes of
+// one memfd saved outside mappings, GhostDataMax the largest deleted file
+// whose contents a dump may save (the dump's --ghost-limit is at most
+// this).
+const (
+	ShmemSizeMax  = 1 << 47
+	MemfdBytesMax = 64 << 10
+	MemfdDataMax  = 1 << 30
+	GhostBytesMax = 64 << 10
+	GhostDataMax  = 1 << 30
 )
 
 // Queues of a TCPQueue sub-record key, and the largest piece.
@@ -102,23 +180,32 @@ type kindInfo struct {
 
 // kinds is indexed by Kind; the zero entry is the invalid kind.
 var kinds = [...]kindInfo{
-	Inventory: {name: "inventory", record: func() proto.Message { return &inventory.InventoryEntry{} }},
-	Pstree:    {name: "pstree", record: func() proto.Message { return &pstree.PstreeEntry{} }},
-	Core:      {name: "core", record: func() proto.Message { return &criucore.CoreEntry{} }},
-	Mm:        {name: "mm", record: func() proto.Message { return &mm.MmEntry{} }},
-	Pagemap:   {name: "pagemap", sub: func() proto.Message { return &pagemap.PagemapEntry{} }},
-	Fdinfo:    {name: "fdinfo", sub: func() proto.Message { return &fdinfo.FdinfoEntry{} }},
-	Files:     {name: "files", record: func() proto.Message { return &fdinfo.FileEntry{} }},
-	Fs:        {name: "fs", record: func() proto.Message { return &fs.FsEntry{} }},
-	Ids:       {name: "ids", record: func() proto.Message { return &criucore.TaskKobjIdsEntry{} }},
-	Creds:     {name: "creds", record: func() proto.Message { return &creds.CredsEntry{} }},
-	Sigacts:   {name: "sigacts", sub: func() proto.Message { return &criusa.SaEntry{} }},
-	Seccomp:   {name: "seccomp", record: func() proto.Message { return &seccomp.SeccompEntry{} }},
-	PipeData:  {name: "pipe-data", record: func() proto.Message { return &pipedata.PipeDataEntry{} }},
-	PipeBytes: {name: "pipe-bytes", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
-	TCPStream: {name: "tcp-stream", record: func() proto.Message { return &tcpstream.TcpStreamEntry{} }},
-	TCPQueue:  {name: "tcp-queue", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
-	NetLock:   {name: "netlock", record: func() proto.Message { return &wrapperspb.StringValue{} }},
+	Inventory:  {name: "inventory", record: func() proto.Message { return &inventory.InventoryEntry{} }},
+	Pstree:     {name: "pstree", record: func() proto.Message { return &pstree.PstreeEntry{} }},
+	Core:       {name: "core", record: func() proto.Message { return &criucore.CoreEntry{} }},
+	Mm:         {name: "mm", record: func() proto.Message { return &mm.MmEntry{} }},
+	Pagemap:    {name: "pagemap", sub: func() proto.Message { return &pagemap.PagemapEntry{} }},
+	Fdinfo:     {name: "fdinfo", sub: func() proto.Message { return &fdinfo.FdinfoEntry{} }},
+	Files:      {name: "files", record: func() proto.Message { return &fdinfo.FileEntry{} }},
+	Fs:         {name: "fs", record: func() proto.Message { return &fs.FsEntry{} }},
+	Ids:        {name: "ids", record: func() proto.Message { return &criucore.TaskKobjIdsEntry{} }},
+	Creds:      {name: "creds", record: func() proto.Message { return &creds.CredsEntry{} }},
+	Sigacts:    {name: "sigacts", sub: func() proto.Message { return &criusa.SaEntry{} }},
+	Seccomp:    {name: "seccomp", record: func() proto.Message { return &seccomp.SeccompEntry{} }},
+	PipeData:   {name: "pipe-data", record: func() proto.Message { return &pipedata.PipeDataEntry{} }},
+	PipeBytes:  {name: "pipe-bytes", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
+	TCPStream:  {name: "tcp-stream", record: func() proto.Message { return &tcpstream.TcpStreamEntry{} }},
+	TCPQueue:   {name: "tcp-queue", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
+	NetLock:    {name: "netlock", record: func() proto.Message { return &wrapperspb.StringValue{} }},
+	Shmem:      {name: "shmem", record: func() proto.Message { return &wrapperspb.UInt64Value{} }},
+	MemfdInode: {name: "memfd-inode", record: func() proto.Message { return &memfd.MemfdInodeEntry{} }},
+	MemfdBytes: {name: "memfd-bytes", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
+	GhostFile:  {name: "ghost-file", record: func() proto.Message { return &ghostfile.GhostFileEntry{} }},
+	GhostBytes: {name: "ghost-bytes", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
+	RemapFpath: {name: "remap-fpath", record: func() proto.Message { return &remapfpath.RemapFilePathEntry{} }},
+	UnixQueue:  {name: "unix-queue", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
+	TtyInfo:    {name: "tty-info", record: func() proto.Message { return &tty.TtyInfoEntry{} }},
+	FileLock:   {name: "file-lock", sub: func() proto.Message { return &filelock.FileLockEntry{} }},
 }
 
 // Kinds returns every valid kind in numeric (= key) order.

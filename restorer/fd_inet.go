@@ -50,7 +50,7 @@ type inetSpec struct {
 func (s *inetSpec) String() string {
 	kind := "socket"
 	switch {
-	case s.conn != nil:
+	case isConnState(s.isk):
 		return fmt.Sprintf("TCP connection %s -> %s (file id %d)", s.local, s.remote, s.id)
 	case s.isk.GetState() == linux.TCPListen:
 		kind = "listening socket"

@@ -112,6 +112,9 @@ func (s *inetSpec) buildConn() (*os.File, error) {
 		err = applyTimeouts(f, s.isk) // Restore bounded its own writes
 	}
 	if err == nil {
+		err = unlockBuffers(f, s.isk)
+	}
+	if err == nil {
 		err = setStatus(f, s.isk.GetFlags())
 	}
 	if err != nil {

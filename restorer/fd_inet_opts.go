@@ -7,6 +7,7 @@ import (
 	"time"
 
 	skinet "github.com/checkpoint-restore/go-criu/v8/crit/images/sk-inet"
+	tcpstream "github.com/checkpoint-restore/go-criu/v8/crit/images/tcp-stream"
 	"github.com/crlazy/crlazy/internal/linux"
 )
 
@@ -47,6 +48,12 @@ func boolp(p *bool) *int {
 // (a repaired connection gets it afterwards).
 func sockIntOpts(isk *skinet.InetSkEntry, reuse bool) []intOpt {
 	o, ip, tcp := isk.GetOpts(), isk.GetIpOpts(), isk.GetTcpOpts()
+	if ip == nil {
+		ip = &skinet.IpOptsEntry{}
+	}
+	if tcp == nil || isk.GetProto() == linux.IpprotoUDP {
+		tcp = &tcpstream.TcpOptsEntry{}
+	}
 	opts := []intOpt{
 		{linux.SolSocket, linux.SoReuseport, boolp(o.SoReuseport)},
 		{linux.SolSocket, linux.SoKeepalive, boolp(o.SoKeepalive)},
@@ -90,7 +97,7 @@ func applySockOpts(f *os.File, isk *skinet.InetSkEntry, reuse bool) error {
 			return err
 		}
 	}
-	if err := applyBuffers(f, isk); err != nil {
+	if err := applyBuffers(f, isk, !reuse); err != nil {
 		return err
 	}
 	o := isk.GetOpts()
@@ -123,8 +130,10 @@ func setIfDiffers(f *os.File, o intOpt) error {
 
 // applyBuffers sets the buffer sizes the process had set itself (the
 // kernel reports twice what was asked; the FORCE variants pass
-// net.core.[rw]mem_max as criu does).
-func applyBuffers(f *os.File, isk *skinet.InetSkEntry) error {
+// net.core.[rw]mem_max as criu does). A connection (conn) gets the sizes
+// its buffers had grown to in any case, or its queues might not fit
+// again; unlockBuffers then lets the kernel tune them again.
+func applyBuffers(f *os.File, isk *skinet.InetSkEntry, conn bool) error {
 	o := isk.GetOpts()
 	for _, b := range []struct {
 		lock       uint32
@@ -132,7 +141,7 @@ func applyBuffers(f *os.File, isk *skinet.InetSkEntry) error {
 		size       uint32
 	}{{sndbufLock, linux.SoSndbuf, linux.SoSndbufForce, o.GetSoSndbuf()},
 		{rcvbufLock, linux.SoRcvbuf, linux.SoRcvbufForce, o.GetSoRcvbuf()}} {
-		if o.GetSoBufLock()&b.lock == 0 {
+		if o.GetSoBufLock()&b.lock == 0 && !conn {
 			continue
 		}
 		if err := linux.SetsockoptInt(f, linux.SolSocket, b.force, int(b.size/2)); err != nil {
@@ -140,6 +149,12 @@ func applyBuffers(f *os.File, isk *skinet.InetSkEntry) error {
 		}
 	}
 	return nil
+}
+
+// unlockBuffers gives a restored connection the buffer locks it had
+// (SO_BUF_LOCK), after applyBuffers locked both.
+func unlockBuffers(f *os.File, isk *skinet.InetSkEntry) error {
+	return linux.SetsockoptInt(f, linux.SolSocket, linux.SoBufLock, int(isk.GetOpts().GetSoBufLock()&(sndbufLock|rcvbufLock)))
 }
 
 // maxSockTimeout bounds SO_SNDTIMEO and SO_RCVTIMEO.

@@ -26,6 +26,8 @@ type treeFiles struct {
 	content map[uint32]*pipeContent // by pipe id, as loaded
 	holders map[uint32]int          // file id -> descriptor tables that hold it
 	tids    map[int]bool            // every thread of the image (pidfds point inside)
+	mem     *memObjects             // shared memory, memfds, deleted files (mem_objects.go)
+	tty     *ttyRestore             // terminals (fd_tty*.go); nil when none
 }
 
 // pipeContent is what a pipe held at the dump.
@@ -81,11 +83,17 @@ func (tf *treeFiles) check(r *store.Reader, f *fdinfo.FileEntry) error {
 		return checkInotify(f)
 	case fdinfo.FdTypes_INETSK:
 		return nil // checked and built before the tree by prepareInet (fd_inet.go)
+	case fdinfo.FdTypes_UNIXSK:
+		return nil // checked and built before the tree by buildUnix (fd_unix*.go)
+	case fdinfo.FdTypes_TTY:
+		return nil // checked and built before the tree by buildTTYs (fd_tty*.go)
 	case fdinfo.FdTypes_PIDFD:
 		if pid := int(f.GetPidfd().GetNspid()); f.GetPidfd() == nil || !tf.tids[pid] {
 			return badImage("pidfd of pid %d, which is not in the image", pid)
 		}
 		return nil
+	case fdinfo.FdTypes_MEMFD:
+		return nil // checked by loadMemObjects
 	}
 	return badImage("descriptors of type %v cannot be restored", f.GetType())
 }
@@ -150,5 +158,6 @@ func (tf *treeFiles) close() {
 	for _, p := range tf.pipes {
 		p.close()
 	}
+	tf.mem.close()
 	tf.objs, tf.pipes = nil, nil
 }

@@ -20,11 +20,11 @@ const openFlagsDrop = linux.OCreat | linux.OExcl | linux.OTrunc | linux.ONoctty 
 // checkFiles verifies, before anything is created, that every file the
 // image refers to by path is there, of the type and size it had (the
 // other kinds are checked by loadTreeFiles).
-func checkFiles(img *image) error {
-	for _, f := range img.files {
+func checkFiles(img *image, mem *memObjects) error {
+	for id, f := range img.files {
 		reg := f.GetReg()
-		if f.GetType() != fdinfo.FdTypes_REG || reg == nil {
-			continue
+		if f.GetType() != fdinfo.FdTypes_REG || reg == nil || mem.remapped(id) {
+			continue // deleted files are made again (fd_ghost.go)
 		}
 		st, err := linux.Stat(reg.GetName())
 		if err != nil {
@@ -74,6 +74,9 @@ func (rs *restorer) restoreFds() error {
 	err = rs.placeFds(src)
 	if cerr := src.close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = rs.files.tty.setCtty(rs) // a session leader's terminal: fd_tty_session.go
 	}
 	return err
 }

@@ -50,6 +50,15 @@ type Options struct {
 	// image (criu's --tcp-established) and then removes the network
 	// lock the dump left. false: an image holding one is refused.
 	TCPEstablished bool
+	// ExtUnixSk reconnects by name the datagram UNIX sockets that were
+	// connected outside the dumped tree (criu's --ext-unix-sk). false:
+	// an image holding one is refused.
+	ExtUnixSk bool
+	// ShellJob restores the tree onto crlazy's own terminal in place of
+	// the terminal outside the tree it used, in crlazy's session, in the
+	// foreground if it was (criu's --shell-job). false: an image holding
+	// such a terminal is refused.
+	ShellJob bool
 	// Pages provides the page chunks instead of the local store (a page
 	// server); the records still come from the local store. nil: the
 	// local store.
@@ -66,6 +75,7 @@ type Process struct {
 	PID   int
 	Stats Stats
 	lazy  *lazyState
+	tty   *ttyRestore // --shell-job: crlazy's terminal, given back by ReleaseTerminal
 }
 
 // WaitPages waits, after a lazy restore, until every page is in (or the
@@ -183,9 +193,23 @@ func restore(opts Options) (*Process, error) {
 		return nil, err
 	}
 	defer t.files.close()
+	if err := t.buildMemObjects(r, pageSource(opts, r)); err != nil { // mem_build.go
+		return nil, err
+	}
 	log.Debug("images loaded and checked", "after", time.Since(start), "processes", len(t.procs))
+	ux, err := buildUnix(r, t.files, opts, log) // UNIX sockets: fd_unix*.go
+	if err != nil {
+		return nil, err
+	}
+	tt, err := buildTTYs(r, t, opts, log) // terminals: fd_tty*.go
+	if err != nil {
+		ux.abort()
+		return nil, err
+	}
+	defer tt.close()
 	net, err := buildInet(r, t.files, opts)
 	if err != nil {
+		ux.abort()
 		return nil, err
 	}
 	// Run the injections on the tracer thread, sharing its CPU with the
@@ -197,11 +221,18 @@ func restore(opts Options) (*Process, error) {
 		log.Debug("tasks created", "after", time.Since(start))
 		return t.build(r)
 	})
+	if err == nil {
+		err = t.files.mem.sealLate() // fd_memfd.go
+	}
+	if err == nil {
+		err = tt.foreground(t) // fd_tty_session.go
+	}
 	if err == nil && opts.PidFile != "" {
 		err = writePidFile(opts.PidFile, t.root().img.pid)
 	}
 	if err != nil {
 		net.abort(t.files.objs)
+		ux.abort()
 		t.abandon()
 		return nil, net.keptLock(err)
 	}
@@ -211,7 +242,7 @@ func restore(opts Options) (*Process, error) {
 	}
 	root := t.root()
 	log.Info("restored tree runs", "root", root.img.pid, "processes", len(t.procs), "after", time.Since(start))
-	p := &Process{PID: root.img.pid}
+	p := &Process{PID: root.img.pid, tty: tt}
 	for _, rs := range t.procs {
 		p.Stats.PagesData += rs.stats.PagesData
 	}
@@ -240,6 +271,9 @@ func prepare(r *store.Reader, tr *inject.Tracer, opts Options, log *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
+	if files.mem, err = loadMemObjects(r, files.files); err != nil {
+		return nil, err
+	}
 	t := &treeRestore{tr: tr, log: log, byPid: map[int]*restorer{}, files: files}
 	digest := r.Header().GetContents().GetKeyDigest()
 	for _, img := range imgs {
@@ -248,7 +282,7 @@ func prepare(r *store.Reader, tr *inject.Tracer, opts Options, log *slog.Logger)
 				return nil, err
 			}
 		}
-		if err := checkFiles(img); err != nil {
+		if err := checkFiles(img, files.mem); err != nil {
 			return nil, err
 		}
 		rs := &restorer{img: img, tr: tr, log: log.With("pid", img.pid), lazy: opts.LazyPages, pages: opts.Pages}

@@ -31,14 +31,12 @@ type fileKey struct {
 }
 
 // mapVMAs creates every area of the image, writable for now so that
-// pages can be filled in; finishVMAs sets the final protections.
+// pages can be filled in (except those shared with a file or an object,
+// which are never written through the mapping); finishVMAs sets the final
+// protections.
 func (rs *restorer) mapVMAs() error {
-	fds := map[fileKey]int{}
-	defer func() {
-		for _, fd := range fds {
-			_ = rs.leader().Close(fd)
-		}
-	}()
+	fds := newMapFds()
+	defer fds.close(rs.leader())
 	for _, v := range rs.img.mm.GetVmas() {
 		if !restorable(v) {
 			continue
@@ -50,23 +48,35 @@ func (rs *restorer) mapVMAs() error {
 	return nil
 }
 
-func (rs *restorer) mapVMA(v *vma.VmaEntry, fds map[fileKey]int) error {
+func (rs *restorer) mapVMA(v *vma.VmaEntry, fds *mapFds) error {
 	t := rs.leader()
 	length := v.GetEnd() - v.GetStart()
 	flags := int(v.GetFlags()) | linux.MapFixed
 	prot := linux.ProtRead | linux.ProtWrite
 	fd := -1
 	status := v.GetStatus()
-	if status&(images.VmaFilePrivate|images.VmaFileShared) != 0 {
-		var err error
-		if fd, err = rs.mapFd(v, fds); err != nil {
+	obj, err := rs.files.mem.mapping(v)
+	switch {
+	case err != nil:
+		return err
+	case obj != nil:
+		// Shared memory, a memfd or a deleted file: crlazy's object.
+		if fd, err = fds.install(t, obj); err != nil {
+			return err
+		}
+		flags &^= linux.MapAnonymous
+		if status&(images.VmaFileShared|images.VmaAnonShared) != 0 {
+			prot = int(v.GetProt())
+		}
+	case status&(images.VmaFilePrivate|images.VmaFileShared) != 0:
+		if fd, err = rs.mapFd(v, fds.byFile); err != nil {
 			return err
 		}
 		if status&images.VmaFileShared != 0 {
 			// Shared file pages are the file's: never written by us.
 			prot = int(v.GetProt())
 		}
-	} else {
+	default:
 		flags |= linux.MapAnonymous
 	}
 	got, err := t.Mmap(linux.Addr(v.GetStart()), length, prot, flags, fd, v.GetPgoff())
@@ -114,25 +124,28 @@ func (rs *restorer) fillPages(r *store.Reader) error {
 		return err
 	}
 	rs.img.pagemap = pm
-	work := eager
-	if !rs.lazy {
-		work = splitData(pm, min(runtime.GOMAXPROCS(0), maxFillWorkers))
+	// Areas mapping a memory object have it filled already (mem_build.go).
+	skip := rs.objectRanges()
+	var work [][][2]uint64 // the ranges of each goroutine
+	if rs.lazy {
+		for _, rg := range subtractRanges(eager, skip) {
+			work = append(work, [][2]uint64{rg})
+		}
+	} else {
+		for _, rg := range splitData(pm, min(runtime.GOMAXPROCS(0), maxFillWorkers)) {
+			work = append(work, subtractRanges([][2]uint64{rg}, skip))
+		}
 	}
 	var g errgroup
 	var pages atomic.Uint64
-	for _, rg := range work {
+	for _, set := range work {
 		g.Go(func() error {
-			return rs.pages.ChunksIn(rs.img.mmID, rg[0], rg[1], func(addr uint64, data []byte) error {
-				s, e := max(addr, rg[0]), min(addr+uint64(len(data)), rg[1])
-				if s >= e {
-					return nil
-				}
-				if err := writeChunk(rs.leader().TID, s, data[s-addr:e-addr]); err != nil {
+			for _, rg := range set {
+				if err := rs.fillRange(rg, &pages); err != nil {
 					return err
 				}
-				pages.Add((e - s) / linux.PageSize)
-				return nil
-			})
+			}
+			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -140,6 +153,21 @@ func (rs *restorer) fillPages(r *store.Reader) error {
 	}
 	rs.stats.PagesData += pages.Load()
 	return rs.fillZeroes()
+}
+
+// fillRange writes the chunks of [rg[0], rg[1]) into the task.
+func (rs *restorer) fillRange(rg [2]uint64, pages *atomic.Uint64) error {
+	return rs.pages.ChunksIn(rs.img.mmID, rg[0], rg[1], func(addr uint64, data []byte) error {
+		s, e := max(addr, rg[0]), min(addr+uint64(len(data)), rg[1])
+		if s >= e {
+			return nil
+		}
+		if err := writeChunk(rs.leader().TID, s, data[s-addr:e-addr]); err != nil {
+			return err
+		}
+		pages.Add((e - s) / linux.PageSize)
+		return nil
+	})
 }
 
 // maxFillWorkers bounds the goroutines filling memory.
@@ -205,8 +233,8 @@ func (rs *restorer) fillZeroes() error {
 // finishVMAs gives every area its final protection.
 func (rs *restorer) finishVMAs() error {
 	for _, v := range rs.img.mm.GetVmas() {
-		if !restorable(v) || v.GetStatus()&images.VmaFileShared != 0 {
-			continue
+		if !restorable(v) || v.GetStatus()&images.VmaFileShared != 0 || rs.files.mem.objectOf(v) != nil {
+			continue // mapped with its final protection
 		}
 		if v.GetProt() == linux.ProtRead|linux.ProtWrite {
 			continue

@@ -20,18 +20,25 @@ const ioTimeout = 20 * time.Second
 // (Go's listeners would use MPTCP).
 func tcpPair(t *testing.T, network string) (client, server *net.TCPConn) {
 	t.Helper()
+	c, s := tcpPairB(t, network)
+	return c, s
+}
+
+// tcpPairB is tcpPair for any test or benchmark.
+func tcpPairB(t testing.TB, network ...string) (client, server *net.TCPConn) {
+	t.Helper()
 	lc := net.ListenConfig{}
 	lc.SetMultipathTCP(false)
-	addr := "127.0.0.1:0"
-	if network == "tcp6" {
-		addr = "[::1]:0"
+	nw, addr := "tcp4", "127.0.0.1:0"
+	if len(network) > 0 && network[0] == "tcp6" {
+		nw, addr = "tcp6", "[::1]:0"
 	}
-	ln, err := lc.Listen(context.Background(), network, addr)
+	ln, err := lc.Listen(context.Background(), nw, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	c, err := net.Dial(network, ln.Addr().String())
+	c, err := net.Dial(nw, ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,10 @@ func runDump(args []string) int {
 	pf.add(fs)
 	lf.add(fs)
 	fs.BoolVar(&opts.TCPEstablished, "tcp-established", false, "save established TCP connections (their traffic is held until restore)")
-	later := notYet(fs, "ext-unix-sk", "file-locks", "shell-job", "track-mem", "pre-dump")
+	addGhostLimit(fs, &opts.GhostLimit)
+	fs.BoolVar(&opts.ExtUnixSk, "ext-unix-sk", false, "save datagram UNIX sockets connected outside the tree (restore reconnects them by name)")
+	fs.BoolVarP(&opts.ShellJob, "shell-job", "j", false, "save the terminal outside the tree the processes use (restore puts them on its own)")
+	later := notYet(fs, "file-locks", "track-mem", "pre-dump", "link-remap")
 	if st, ok := parseFlags(fs, args); !ok {
 		return st
 	}

@@ -40,7 +40,9 @@ func parseRestore(args []string) (*restoreFlags, int, bool) {
 	f.pages.add(fs)
 	f.lf.add(fs)
 	fs.BoolVar(&f.opts.TCPEstablished, "tcp-established", false, "restore the established TCP connections of the image")
-	f.notYetErr = notYet(fs, "ext-unix-sk", "file-locks", "shell-job")
+	fs.BoolVar(&f.opts.ExtUnixSk, "ext-unix-sk", false, "reconnect by name the datagram UNIX sockets connected outside the tree")
+	fs.BoolVarP(&f.opts.ShellJob, "shell-job", "j", false, "restore the tree onto this terminal, in the foreground if it was")
+	f.notYetErr = notYet(fs, "file-locks")
 	if st, ok := parseFlags(fs, args); !ok {
 		return nil, st, false
 	}
@@ -98,5 +100,9 @@ func runRestore(args []string) int {
 	if f.detach || isDaemon {
 		return 0
 	}
-	return waitRestored(p, log)
+	code := waitRestored(p, log)
+	if err := p.ReleaseTerminal(); err != nil {
+		log.Warn("could not give the terminal back", "err", err)
+	}
+	return code
 }

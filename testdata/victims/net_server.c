@@ -1,13 +1,13 @@
 /*
- * net_server [4|6] [pad] [unix]: a TCP server whose one connection
+ * net_server [4|6] [pad] [raw]: a TCP server whose one connection
  * carries numbered lines both ways, for checkpointing a live connection.
  *   It listens on 127.0.0.1 (or ::1 with 6) on a port the kernel picks,
  *   accepts one client, then keeps sending "S<n>\n" (n = 0, 1, ...),
  *   TICK_MS apart, and reads the client's lines, which must be "C<m>\n"
  *   with m = 0, 1, ... in order. With pad each line is "S<n> " followed
  *   by PAD_LEN dots (so that a client that stops reading soon fills the
- *   connection). With unix it also holds a UNIX socket pair (opened after
- *   the connection), which a dump refuses.
+ *   connection). With raw it also holds a raw socket (opened after the
+ *   connection), which a dump refuses.
  *
  * Output (one line each, flushed):
  *   ready <pid> port <port>
@@ -22,7 +22,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#define USAGE "net_server [4|6] [pad] [unix]"
+#define USAGE "net_server [4|6] [pad] [raw]"
 #define TICK_MS 5
 #define REPORT_EVERY 50
 #define PAD_LEN 2000
@@ -54,6 +54,22 @@ static int listen_on(int family)
 	return fd;
 }
 
+/* write_all writes n bytes, resuming after a short write (a dump that
+ * interrupts a blocked write leaves one). */
+static void write_all(int fd, const char *b, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, b, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			fail_errno("write");
+		b += w;
+		n -= w;
+	}
+}
+
 /* take_lines consumes the complete lines of buf, checking the sequence. */
 static size_t take_lines(char *buf, size_t n, unsigned long *want)
 {
@@ -62,8 +78,10 @@ static size_t take_lines(char *buf, size_t n, unsigned long *want)
 	for (size_t i = 0; i < n; i++) {
 		if (buf[i] != '\n')
 			continue;
+		char *end;
+
 		buf[i] = 0;
-		if (buf[start] != 'C' || parse_count(buf + start + 1, USAGE) != *want)
+		if (buf[start] != 'C' || strtoul(buf + start + 1, &end, 10) != *want || *end != 0)
 			fail("line %lu: got %s", *want, buf + start);
 		if (++*want % REPORT_EVERY == 0)
 			say("recv %lu", *want);
@@ -75,7 +93,7 @@ static size_t take_lines(char *buf, size_t n, unsigned long *want)
 
 int main(int argc, char **argv)
 {
-	int family = AF_INET, pair[2], conn, pad = 0, with_unix = 0;
+	int family = AF_INET, conn, pad = 0, with_raw = 0;
 	unsigned long sent = 0, want = 0;
 	char buf[4096];
 	size_t have = 0;
@@ -86,8 +104,8 @@ int main(int argc, char **argv)
 			family = AF_INET6;
 		else if (strcmp(argv[i], "pad") == 0)
 			pad = PAD_LEN;
-		else if (strcmp(argv[i], "unix") == 0)
-			with_unix = 1;
+		else if (strcmp(argv[i], "raw") == 0)
+			with_raw = 1;
 		else if (strcmp(argv[i], "4") != 0)
 			usage(USAGE);
 	}
@@ -95,8 +113,8 @@ int main(int argc, char **argv)
 	if (conn < 0)
 		fail_errno("accept");
 	say("accepted");
-	if (with_unix && socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0)
-		fail_errno("socketpair");
+	if (with_raw && socket(AF_INET, SOCK_RAW, IPPROTO_UDP) < 0)
+		fail_errno("socket raw");
 	for (;;) {
 		struct pollfd p = { .fd = conn, .events = POLLIN };
 		uint64_t now = now_ns();
@@ -109,8 +127,7 @@ int main(int argc, char **argv)
 			memset(line + len, '.', pad);
 			line[len + pad] = '\n';
 			len += pad + 1;
-			if (write(conn, line, len) != len)
-				fail_errno("write");
+			write_all(conn, line, len);
 			next = now + TICK_MS * 1000000ull;
 		}
 		if (poll(&p, 1, TICK_MS) < 0 && errno != EINTR)

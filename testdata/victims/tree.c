@@ -51,13 +51,20 @@ static pid_t must_fork(void)
 	return p;
 }
 
-static void stopped_child(void)
+#define SIG_G_HELLO (SIGRTMIN + 2) /* G to the root: value = G's pid */
+#define SIG_PROBE (SIGRTMIN)        /* root to W: value = fd << 1 | dir index */
+#define SIG_ANSWER (SIGRTMIN + 1)   /* W to the root: value = 1 if all is shared */
+#define SIG_S_READY (SIGRTMIN + 3) /* S to the root: its SIGCONT handler is set */
+
+static void stopped_child(pid_t root)
 {
 	struct sigaction sa = { .sa_handler = on_cont };
 	unsigned long n = 0;
 
 	if (sigaction(SIGCONT, &sa, NULL) != 0)
 		fail_errno("sigaction SIGCONT");
+	if (sigqueue(root, SIG_S_READY, (union sigval){ 0 }) != 0)
+		fail_errno("sigqueue ready");
 	for (;;) {
 		sleep_ms(TICK_MS);
 		n++;
@@ -68,9 +75,6 @@ static void stopped_child(void)
 	}
 }
 
-#define SIG_G_HELLO (SIGRTMIN + 2) /* G to the root: value = G's pid */
-#define SIG_PROBE (SIGRTMIN)        /* root to W: value = fd << 1 | dir index */
-#define SIG_ANSWER (SIGRTMIN + 1)   /* W to the root: value = 1 if all is shared */
 
 static const char *dirs[] = { "/", "/tmp" };
 
@@ -189,6 +193,7 @@ int main(void)
 	 * queue until someone waits for them. */
 	sigemptyset(&set);
 	sigaddset(&set, SIG_G_HELLO);
+	sigaddset(&set, SIG_S_READY);
 	sigaddset(&set, SIG_PROBE);
 	sigaddset(&set, SIG_ANSWER);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
@@ -198,7 +203,7 @@ int main(void)
 	if ((z = must_fork()) == 0)
 		_exit(7);
 	if ((s = must_fork()) == 0)
-		stopped_child();
+		stopped_child(root);
 	if ((l = must_fork()) == 0) {
 		pid_t self = getpid();
 
@@ -219,6 +224,7 @@ int main(void)
 	if (w < 0)
 		fail_errno("clone");
 
+	wait_value(SIG_S_READY); /* stop S only once its handler is set */
 	if (kill(s, SIGSTOP) != 0)
 		fail_errno("kill SIGSTOP");
 	while (proc_state(s) != 'T')
