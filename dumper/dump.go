@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/crlazy/crlazy/inject"
 	"github.com/crlazy/crlazy/internal/proc"
@@ -128,8 +129,16 @@ func dump(opts Options) (Stats, error) {
 	log.Info("killing the dumped tree", "root", opts.PID)
 	err = t.kill()
 	d.net.finish()
+	if err == nil {
+		if left := t.awaitReaped(reapWait); len(left) > 0 {
+			log.Info("dumped processes not yet reaped by their parent; a restore cannot reuse their pids until they are", "pids", left)
+		}
+	}
 	return st, err
 }
+
+// reapWait bounds how long a dump waits for the killed tree to be reaped.
+const reapWait = 3 * time.Second
 
 // precheck refuses, from /proc alone, processes this version cannot dump.
 func precheck(pid int) error {

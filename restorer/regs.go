@@ -33,10 +33,14 @@ func regsOf(g *corex86.UserX86RegsEntry) linux.Regs {
 // restartFixup makes a task that was stopped inside a system call resume
 // the way the kernel would have resumed it, since the kernel's own restart
 // state does not survive: calls that would restart run again (rip back
-// over the syscall instruction, rax = the call number); a call that would
-// continue through restart_syscall does too if it is a sleep, whose
-// arguments are still in their registers, and otherwise returns EINTR.
-// orig_rax is cleared so the kernel applies no fix-up of its own.
+// over the syscall instruction, rax = the call number). A call that would
+// have continued through restart_syscall (a wait with a timeout) runs
+// again from its start if its arguments are still in its registers, which
+// is so for the sleeps, poll and futex waits: it waits at most its whole
+// timeout again (exact for absolute deadlines), which a program cannot
+// tell from a late wake-up, where EINTR would break the many that do not
+// expect it (coreutils tail -f stops on it). Any other such call returns
+// EINTR. orig_rax is cleared so the kernel applies no fix-up of its own.
 func restartFixup(r *linux.Regs) {
 	if int64(r.Orig_rax) < 0 {
 		return
@@ -46,10 +50,11 @@ func restartFixup(r *linux.Regs) {
 		r.Rax = r.Orig_rax
 		r.Rip -= syscallInsnLen
 	case errRestartRestartBlock:
-		if r.Orig_rax == linux.SysNanosleep || r.Orig_rax == linux.SysClockNanosleep {
+		switch r.Orig_rax {
+		case linux.SysNanosleep, linux.SysClockNanosleep, linux.SysPoll, linux.SysFutex:
 			r.Rax = r.Orig_rax
 			r.Rip -= syscallInsnLen
-		} else {
+		default:
 			r.Rax = ^uint64(errIntr - 1) // -EINTR
 		}
 	}

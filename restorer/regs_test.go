@@ -24,7 +24,9 @@ func TestRestartFixup(t *testing.T) {
 		{"ERESTARTNOHAND pause", neg(errRestartNoHand), 34, 34, rip - 2},
 		{"restart block nanosleep", neg(errRestartRestartBlock), linux.SysNanosleep, linux.SysNanosleep, rip - 2},
 		{"restart block clock_nanosleep", neg(errRestartRestartBlock), linux.SysClockNanosleep, linux.SysClockNanosleep, rip - 2},
-		{"restart block poll", neg(errRestartRestartBlock), 7, neg(errIntr), rip},
+		{"restart block poll", neg(errRestartRestartBlock), linux.SysPoll, linux.SysPoll, rip - 2},
+		{"restart block futex", neg(errRestartRestartBlock), linux.SysFutex, linux.SysFutex, rip - 2},
+		{"restart block other", neg(errRestartRestartBlock), 1000, neg(errIntr), rip},
 		{"completed syscall", 3, 0, 3, rip},
 	} {
 		r := linux.Regs{Rax: c.rax, Orig_rax: c.orig, Rip: rip}

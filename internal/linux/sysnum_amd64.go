@@ -55,6 +55,8 @@ const (
 	SysPidfdGetfd        = unix.SYS_PIDFD_GETFD
 	SysNanosleep         = unix.SYS_NANOSLEEP
 	SysClockNanosleep    = unix.SYS_CLOCK_NANOSLEEP
+	SysPoll              = unix.SYS_POLL
+	SysFutex             = unix.SYS_FUTEX
 	SysRestartSyscall    = unix.SYS_RESTART_SYSCALL
 	SysPause             = unix.SYS_PAUSE
 	SysBrk               = unix.SYS_BRK
