@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/crlazy/crlazy/inject"
 	"github.com/crlazy/crlazy/internal/proc"
@@ -52,6 +51,9 @@ type Options struct {
 	// with its own (criu's --shell-job). false: such a descriptor is
 	// refused.
 	ShellJob bool
+	// FileLocks saves the file locks (flock, POSIX, OFD) the tree holds
+	// (criu's --file-locks). false: a tree holding one is refused.
+	FileLocks bool
 }
 
 // PageSink receives the page chunks of a dump.
@@ -110,7 +112,18 @@ func dump(opts Options) (Stats, error) {
 	d.files.mem.ghosts.limit = opts.GhostLimit
 	d.files.unix = newUnixDump(opts.ExtUnixSk, log)
 	d.files.tty = newTTYDump(opts.ShellJob, log)
+	d.files.locks = newLockDump(opts.FileLocks, t, log)
 	d.net = newNetDump(opts.TCPEstablished, log, d.files.tids)
+	// A bug that panics here must not take the tree down with crlazy: a
+	// tracee left with the single-step flag of an injected call would die
+	// of SIGTRAP once its tracer is gone. Let it go, and its traffic, first.
+	defer func() {
+		if p := recover(); p != nil {
+			_ = d.net.abort()
+			_ = t.release()
+			panic(p)
+		}
+	}()
 	st, err := d.run()
 	if err != nil {
 		_ = d.net.abort()
@@ -129,16 +142,8 @@ func dump(opts Options) (Stats, error) {
 	log.Info("killing the dumped tree", "root", opts.PID)
 	err = t.kill()
 	d.net.finish()
-	if err == nil {
-		if left := t.awaitReaped(reapWait); len(left) > 0 {
-			log.Info("dumped processes not yet reaped by their parent; a restore cannot reuse their pids until they are", "pids", left)
-		}
-	}
 	return st, err
 }
-
-// reapWait bounds how long a dump waits for the killed tree to be reaped.
-const reapWait = 3 * time.Second
 
 // precheck refuses, from /proc alone, processes this version cannot dump.
 func precheck(pid int) error {

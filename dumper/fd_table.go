@@ -24,6 +24,7 @@ type fileTable struct {
 	mem       *memTable    // shared memory, memfds, deleted files (mem_objects.go)
 	unix      *unixDump    // UNIX sockets (fd_unix*.go)
 	tty       *ttyDump     // terminals (fd_tty.go)
+	locks     *lockDump    // file locks (fd_lock.go)
 }
 
 // descKey groups the descriptors that may share a description: all

@@ -40,6 +40,9 @@ func (c *collector) collectFiles(img *image) error {
 		if err != nil {
 			return err
 		}
+		if err := c.collectLocks(img.files.locks, o, id); err != nil {
+			return err
+		}
 		img.fdinfos = append(img.fdinfos, &fdinfo.FdinfoEntry{
 			Id:    proto.Uint32(id),
 			Flags: proto.Uint32(fdFlags(o.info.Flags)),
@@ -143,6 +146,9 @@ func (c *collector) inspectFd(fd int) (openFd, error) {
 	}
 	if o.kind == kindFifo && o.info.Flags&linux.OPath != 0 {
 		o.kind = kindReg // an O_PATH descriptor of a FIFO only names it
+	}
+	if err := leaseError(o); err != nil { // a lease sets O_ASYNC: say what it is
+		return o, err
 	}
 	if o.info.Flags&linux.OAsync != 0 {
 		return o, unsupported("signal-driven I/O (O_ASYNC) is not supported yet", "%s", o.what)

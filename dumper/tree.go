@@ -3,7 +3,6 @@ package dumper
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/crlazy/crlazy/inject"
 	"github.com/crlazy/crlazy/internal/linux"
@@ -135,31 +134,6 @@ func (t *tree) kill() error {
 		}
 	}
 	return first
-}
-
-// awaitReaped waits, up to limit, until no process of the killed tree is
-// left, and returns those still there. Their parents (or, for orphans, the
-// init or subreaper they went to) reap them; until they do, a zombie holds
-// its pid and a restore of the tree cannot have it back.
-func (t *tree) awaitReaped(limit time.Duration) []int {
-	deadline := time.Now().Add(limit)
-	left := make([]int, 0, len(t.procs))
-	for _, p := range t.procs {
-		left = append(left, p.pid)
-	}
-	for {
-		kept := left[:0]
-		for _, pid := range left {
-			if _, err := proc.ReadStatus(pid); !errors.Is(err, proc.ErrNoProcess) {
-				kept = append(kept, pid)
-			}
-		}
-		left = kept
-		if len(left) == 0 || time.Now().After(deadline) {
-			return left
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // shareIDs finds which processes share their address space, descriptor

@@ -72,6 +72,9 @@ func (d *treeDump) write(w *store.Writer, pages PageSink) error {
 	if err := d.files.mem.write(w); err != nil { // shared memory, memfds, deleted files
 		return err
 	}
+	if err := d.files.locks.write(w); err != nil { // file locks
+		return err
+	}
 	free := newBufferPool()
 	for _, img := range d.imgs {
 		if img.mm == nil {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	filelock "github.com/checkpoint-restore/go-criu/v8/crit/images/file-lock"
 	"github.com/crlazy/crlazy/images/crlazypb"
 	"github.com/crlazy/crlazy/inject"
 	"github.com/crlazy/crlazy/internal/linux"
@@ -59,6 +60,10 @@ type Options struct {
 	// foreground if it was (criu's --shell-job). false: an image holding
 	// such a terminal is refused.
 	ShellJob bool
+	// FileLocks takes the file locks of the image again (criu's
+	// --file-locks). false: an image holding one is refused before
+	// anything is created.
+	FileLocks bool
 	// Pages provides the page chunks instead of the local store (a page
 	// server); the records still come from the local store. nil: the
 	// local store.
@@ -163,6 +168,9 @@ type restorer struct {
 	filesOwner *restorer    // the process whose descriptor table this one has (itself, or a CLONE_FILES parent)
 	guards     map[int]bool // on a table's owner: the guard descriptors of lazy restores in it
 	files      *treeFiles   // descriptions shared by the tree, pipes, ... (fd_objects.go)
+
+	// locks are the file locks the process takes again (fd_lock.go).
+	locks []*filelock.FileLockEntry
 }
 
 func restore(opts Options) (*Process, error) {
@@ -276,9 +284,10 @@ func prepare(r *store.Reader, tr *inject.Tracer, opts Options, log *slog.Logger)
 	}
 	t := &treeRestore{tr: tr, log: log, byPid: map[int]*restorer{}, files: files}
 	digest := r.Header().GetContents().GetKeyDigest()
+	zombieDeadline := time.Now().Add(zombieWait)
 	for _, img := range imgs {
 		for _, tid := range img.pstree.GetThreads() {
-			if err := checkPidFree(int(tid)); err != nil {
+			if err := awaitPidFree(int(tid), zombieDeadline); err != nil {
 				return nil, err
 			}
 		}
@@ -301,6 +310,9 @@ func prepare(r *store.Reader, tr *inject.Tracer, opts Options, log *slog.Logger)
 		if rs.filesOwner = t.byPid[int(rs.img.filesID)]; rs.filesOwner == nil {
 			rs.filesOwner = rs
 		}
+	}
+	if err := t.loadLocks(r, opts.FileLocks); err != nil { // fd_lock.go
+		return nil, err
 	}
 	return t, nil
 }
@@ -396,6 +408,28 @@ func checkHost(h *crlazypb.Header) error {
 	return nil
 }
 
+// zombieWait bounds how long a restore waits for zombies holding the
+// image's pids to be reaped. A dump kills its tree; the processes' parent,
+// or the init that adopts the orphans, reaps them a little later (seconds
+// later for some inits), and a restore started at once must not fail on
+// that.
+const zombieWait = 3 * time.Second
+
+// awaitPidFree is checkPidFree that waits, until deadline, for a zombie
+// holding pid to be reaped.
+func awaitPidFree(pid int, deadline time.Time) error {
+	for {
+		err := checkPidFree(pid)
+		if err == nil || !errors.Is(err, errZombie) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// errZombie marks an ErrPidInUse whose holder is a zombie.
+var errZombie = errors.New("a zombie not yet reaped by its parent")
+
 func checkPidFree(pid int) error {
 	st, err := proc.ReadStatus(pid)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -403,6 +437,9 @@ func checkPidFree(pid int) error {
 	}
 	if err != nil {
 		return err
+	}
+	if st.State == 'Z' {
+		return fmt.Errorf("pid %d: %w (by %q, %w, its parent is pid %d)", pid, ErrPidInUse, st.Name, errZombie, st.PPid)
 	}
 	return fmt.Errorf("pid %d: %w (by %q, state %c)", pid, ErrPidInUse, st.Name, st.State)
 }
@@ -443,6 +480,7 @@ func (rs *restorer) build(r *store.Reader) error {
 		{"threads", rs.createThreads},
 		{"files", rs.onlyIf(rs.img.ownsFiles(), rs.restoreFds)},
 		{"fs", rs.onlyIf(rs.img.ownsFs(), rs.restoreFs)},
+		{"file locks", rs.restoreLocks},
 		{"signals", rs.restoreSignals},
 		{"pending signals", rs.restoreSharedQueue},
 		{"timers", rs.restoreTimers},

@@ -26,7 +26,8 @@ func runDump(args []string) int {
 	addGhostLimit(fs, &opts.GhostLimit)
 	fs.BoolVar(&opts.ExtUnixSk, "ext-unix-sk", false, "save datagram UNIX sockets connected outside the tree (restore reconnects them by name)")
 	fs.BoolVarP(&opts.ShellJob, "shell-job", "j", false, "save the terminal outside the tree the processes use (restore puts them on its own)")
-	later := notYet(fs, "file-locks", "track-mem", "pre-dump", "link-remap")
+	fs.BoolVar(&opts.FileLocks, "file-locks", false, "save the file locks (flock, POSIX, OFD) the processes hold (default: refuse a tree holding one)")
+	later := notYet(fs, "track-mem", "pre-dump", "link-remap")
 	if st, ok := parseFlags(fs, args); !ok {
 		return st
 	}

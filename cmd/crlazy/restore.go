@@ -24,7 +24,6 @@ type restoreFlags struct {
 	prefillMiB uint64
 	pages      restorePageFlags
 	fs         *pflag.FlagSet
-	notYetErr  func() error
 }
 
 func parseRestore(args []string) (*restoreFlags, int, bool) {
@@ -42,12 +41,9 @@ func parseRestore(args []string) (*restoreFlags, int, bool) {
 	fs.BoolVar(&f.opts.TCPEstablished, "tcp-established", false, "restore the established TCP connections of the image")
 	fs.BoolVar(&f.opts.ExtUnixSk, "ext-unix-sk", false, "reconnect by name the datagram UNIX sockets connected outside the tree")
 	fs.BoolVarP(&f.opts.ShellJob, "shell-job", "j", false, "restore the tree onto this terminal, in the foreground if it was")
-	f.notYetErr = notYet(fs, "file-locks")
+	fs.BoolVar(&f.opts.FileLocks, "file-locks", false, "take again the file locks of the image (default: refuse an image holding one)")
 	if st, ok := parseFlags(fs, args); !ok {
 		return nil, st, false
-	}
-	if err := f.notYetErr(); err != nil {
-		return nil, fail("restore", err), false
 	}
 	if f.opts.ImagesDir == "" {
 		fmt.Fprintln(os.Stderr, "crlazy restore: -D DIR is required")
