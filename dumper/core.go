@@ -98,12 +98,20 @@ func (c *collector) collectMM(img *image, stat *proc.Stat, rs processRemote) err
 	if err != nil {
 		return err
 	}
-	if strings.HasSuffix(exe, " (deleted)") {
-		return unsupported("the executable was deleted; this is not supported yet", "exe %s", exe)
-	}
-	exeSt, err := linux.Stat(fmt.Sprintf("/proc/%d/exe", c.pid))
+	exeLink := fmt.Sprintf("/proc/%d/exe", c.pid)
+	exeSt, err := linux.Stat(exeLink)
 	if err != nil {
 		return err
+	}
+	exeID := uint32(0)
+	if strings.HasSuffix(exe, deletedSuffix) {
+		// Deleted (replaced by an upgrade, say): saved as a ghost, which
+		// its text mappings share.
+		if exeID, err = deletedMapped(exeLink, "exe "+exe, exeSt, img.files); err != nil {
+			return err
+		}
+	} else {
+		exeID = img.files.byIdentity(exe, exeSt, linux.ORdonly)
 	}
 	m := img.mm
 	m.MmStartCode, m.MmEndCode = proto.Uint64(stat.StartCode), proto.Uint64(stat.EndCode)
@@ -112,7 +120,7 @@ func (c *collector) collectMM(img *image, stat *proc.Stat, rs processRemote) err
 	m.MmStartBrk, m.MmBrk = proto.Uint64(stat.StartBrk), proto.Uint64(rs.brk)
 	m.MmArgStart, m.MmArgEnd = proto.Uint64(stat.ArgStart), proto.Uint64(stat.ArgEnd)
 	m.MmEnvStart, m.MmEnvEnd = proto.Uint64(stat.EnvStart), proto.Uint64(stat.EnvEnd)
-	m.ExeFileId = proto.Uint32(img.files.byIdentity(exe, exeSt, linux.ORdonly))
+	m.ExeFileId = proto.Uint32(exeID)
 	m.MmSavedAuxv = auxv
 	m.Dumpable = proto.Int32(rs.dumpable)
 	m.ThpDisabled = proto.Bool(rs.thpDisabled)

@@ -132,8 +132,15 @@ func (c *collector) ghostEntry(ft *fileTable, o openFd) (*fdinfo.FileEntry, erro
 // deletedVMA returns the file id a mapping of a file whose name ends in
 // " (deleted)" refers to.
 func (c *collector) deletedVMA(m proc.Mapping, st linux.StatInfo, ft *fileTable) (uint32, error) {
+	return deletedMapped(mapFilesPath(c.pid, m), vmaWhat(m), st, ft)
+}
+
+// deletedMapped returns the file id of a file whose name ends in
+// " (deleted)", mapped or used as the executable, known by the /proc link
+// procPath: one read-only entry per ghost, shared by all its users.
+func deletedMapped(procPath, what string, st linux.StatInfo, ft *fileTable) (uint32, error) {
 	gt := &ft.mem.ghosts
-	g, live, err := gt.lookup(mapFilesPath(c.pid, m), vmaWhat(m))
+	g, live, err := gt.lookup(procPath, what)
 	if err != nil {
 		return 0, err
 	}

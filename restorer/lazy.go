@@ -157,14 +157,24 @@ func (rs *restorer) registerLazy() error {
 	if got, _, ok := linux.UffdAPIResult(api); !ok || got&uffdFeatures != uffdFeatures {
 		return fmt.Errorf("userfaultfd lacks features %#x (has %#x)", uffdFeatures, got)
 	}
-	for _, ar := range rs.lazyAreas() {
-		reg, err := t.PutArg(linux.UffdRegisterArg(ar.Start, ar.End-ar.Start, linux.UffdRegisterModeMissing))
+	// One registration covers a run of adjacent areas (the kernel takes
+	// a range over several mappings): a process with tens of thousands
+	// of mappings costs a few calls, not one each.
+	areas := rs.lazyAreas()
+	for i := 0; i < len(areas); {
+		start, end := areas[i].Start, areas[i].End
+		for i++; i < len(areas) && areas[i].Start == end; i++ {
+			end = areas[i].End
+		}
+		mark := t.ArgMark()
+		reg, err := t.PutArg(linux.UffdRegisterArg(start, end-start, linux.UffdRegisterModeMissing))
 		if err != nil {
 			return err
 		}
 		if _, err := t.Syscall("ioctl UFFDIO_REGISTER", linux.SysIoctl, uint64(fd), linux.UffdioRegisterRequest, uint64(reg)); err != nil {
-			return fmt.Errorf("register %x-%x: %w", ar.Start, ar.End, err)
+			return fmt.Errorf("register %x-%x: %w", start, end, err)
 		}
+		t.ReleaseArgs(mark)
 	}
 	f, err := t.StealFD(fd)
 	if err != nil {

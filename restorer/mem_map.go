@@ -43,7 +43,7 @@ func (m *memObjects) mapping(v *vma.VmaEntry) (*os.File, error) {
 // view returns a description of an object (base, read-write) opened with
 // the access mode flags, made once per restore.
 func (m *memObjects) view(obj any, base *os.File, flags int) (*os.File, error) {
-	if flags == linux.ORdwr {
+	if g, ok := obj.(*ghostObj); flags == linux.ORdwr && (!ok || !g.readOnly) {
 		return base, nil
 	}
 	k := viewKey{obj, flags}

@@ -48,6 +48,8 @@ type ghostObj struct {
 	name  string // the path it had
 	entry *ghostfile.GhostFileEntry
 	f     *os.File // read-write, unlinked, once built
+	// readOnly: f was reopened read-only, to serve as an executable.
+	readOnly bool
 }
 
 // viewKey names a description of an object opened with some access mode.

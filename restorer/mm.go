@@ -33,8 +33,7 @@ func (rs *restorer) restoreMM() error {
 			return err
 		}
 	}
-	exe := rs.img.files[m.GetExeFileId()].GetReg().GetName()
-	exeFd, err := t.Open(exe, linux.ORdonly|linux.OCloexec, 0)
+	exeFd, err := rs.openExe()
 	if err != nil {
 		return fmt.Errorf("open exe: %w", err)
 	}
@@ -56,4 +55,30 @@ func (rs *restorer) restoreMM() error {
 		return err
 	}
 	return nil
+}
+
+// openExe opens the process's executable in the leader, read-only: by
+// its path, or, if it had been deleted, the ghost file made again.
+func (rs *restorer) openExe() (int, error) {
+	t, id := rs.leader(), rs.img.mm.GetExeFileId()
+	if mem := rs.files.mem; mem.remapped(id) {
+		g := mem.ghosts[mem.remaps[id]]
+		if !g.readOnly {
+			// The kernel refuses as an executable a file open for
+			// writing anywhere (ETXTBSY, reported as EACCES): from
+			// here on crlazy's own description of it is read-only.
+			ro, err := linux.Reopen(g.f, linux.ORdonly)
+			if err != nil {
+				return -1, err
+			}
+			g.f.Close()
+			g.f, g.readOnly = ro, true
+		}
+		f, err := mem.view(g, g.f, linux.ORdonly)
+		if err != nil {
+			return -1, err
+		}
+		return newMapFds().install(t, f)
+	}
+	return t.Open(rs.img.files[id].GetReg().GetName(), linux.ORdonly|linux.OCloexec, 0)
 }

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/crlazy/crlazy/internal/testutil"
 )
@@ -33,6 +38,138 @@ func TestTailFollow(t *testing.T) {
 		}
 		if m := v.WaitLine(t, regexp.MustCompile(`^(line 1|.*error.*)$`), lineTimeout); m[0] != "line 1" {
 			t.Fatalf("restored tail -f printed %q instead of the appended line", m[0])
+		}
+	})
+}
+
+// TestPythonMultiprocessing restores a Python multiprocessing pool: three
+// processes joined by pipes (multiprocessing.Queue, with its feeder
+// threads), a counter in shared memory and the semaphores that guard it,
+// both in files of /dev/shm that Python deleted after mapping them (and
+// opened O_NOFOLLOW). The workers must go on serving the parent, and the
+// shared counter must still count every item the workers handled.
+func TestPythonMultiprocessing(t *testing.T) {
+	testutil.RequirePriv(t)
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is installed by scripts/setup.sh: %v", err)
+	}
+	script := filepath.Join(t.TempDir(), "pool.py")
+	src := `import multiprocessing as mp, time
+def worker(q, r, v):
+    while True:
+        x = q.get()
+        with v.get_lock():
+            v.value += 1
+        r.put(x * 2)
+if __name__ == "__main__":
+    q, r, v = mp.Queue(), mp.Queue(), mp.Value("i", 0)
+    for _ in range(2):
+        mp.Process(target=worker, args=(q, r, v), daemon=True).start()
+    i = 0
+    while True:
+        q.put(i)
+        ok = r.get() == 2 * i
+        i += 1
+        if i % 20 == 0:
+            with v.get_lock():
+                print("items", i, "counted", v.value, "ok" if ok else "FAIL", flush=True)
+        time.sleep(0.005)
+`
+	if err := os.WriteFile(script, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	restoreModes(t, func(t *testing.T, checkpoint func(*testing.T, *testutil.Victim)) {
+		v := testutil.StartVictim(t, py, script)
+		line := regexp.MustCompile(`^items (\d+) counted (\d+) (ok|FAIL)$`)
+		before := v.WaitLine(t, line, lineTimeout)
+		checkpoint(t, v)
+		for range 3 {
+			m := v.WaitLine(t, line, lineTimeout)
+			if m[1] != m[2] || m[3] != "ok" || atoi(t, m[1]) <= atoi(t, before[1]) {
+				t.Fatalf("after restore: %q (before: %q)", m[0], before[0])
+			}
+		}
+	})
+}
+
+// TestRestoreWaitsForZombies: right after a dump, the killed tree's
+// children may still be zombies that their new parent (init, or here the
+// test binary, a subreaper) has not reaped yet. A restore started then
+// waits for them instead of failing on their pids.
+func TestRestoreWaitsForZombies(t *testing.T) {
+	testutil.RequirePriv(t)
+	v := testutil.StartVictim(t, "/bin/sh", "-c", "sleep 1000 & echo started $!; wait")
+	m := v.WaitLine(t, regexp.MustCompile(`^started (\d+)$`), lineTimeout)
+	child := atoi(t, m[1])
+	dir := filepath.Join(t.TempDir(), "img")
+	if out, code := crlazy(t, "dump", "-t", strconv.Itoa(v.Pid), "-D", dir); code != 0 {
+		t.Fatalf("dump: exit %d: %s", code, out)
+	}
+	v.Reap(t)
+	reaped := make(chan error, 1)
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		var ws syscall.WaitStatus
+		_, err := syscall.Wait4(child, &ws, 0, nil)
+		reaped <- err
+	}()
+	if pid := restore(t, dir); pid != v.Pid {
+		t.Fatalf("restored pid %d, dumped %d", pid, v.Pid)
+	}
+	if err := <-reaped; err != nil {
+		t.Fatalf("reap the dumped child %d: %v", child, err)
+	}
+	testutil.CheckRunning(t, child)
+}
+
+// TestManyMappings restores a process with 20000 mappings and 1000
+// descriptors, eagerly and lazily (whose userfaultfd registration once ran
+// out of scratch memory past ~1900 areas).
+func TestManyMappings(t *testing.T) {
+	testutil.RequirePriv(t)
+	restoreModes(t, func(t *testing.T, checkpoint func(*testing.T, *testutil.Victim)) {
+		v := testutil.StartVictim(t, testutil.BuildVictim(t, "manymaps"), "20000", "1000")
+		v.WaitLine(t, regexp.MustCompile(`^ready `), lineTimeout)
+		tick := regexp.MustCompile(`^tick (\d+) (\d+)$`)
+		before := v.WaitLine(t, tick, lineTimeout)
+		checkpoint(t, v)
+		after := v.WaitLine(t, tick, lineTimeout)
+		if atoi(t, after[1]) <= atoi(t, before[1]) || after[2] != "10000" {
+			t.Fatalf("after restore %q, before %q", after[0], before[0])
+		}
+	})
+}
+
+// TestDeletedExecutable restores a process whose executable was deleted
+// while it ran (as an upgrade replaces a daemon's binary): the file comes
+// back as a ghost, the process's exe link and text mappings point to it
+// ("name (deleted)"), and it runs on.
+func TestDeletedExecutable(t *testing.T) {
+	testutil.RequirePriv(t)
+	restoreModes(t, func(t *testing.T, checkpoint func(*testing.T, *testutil.Victim)) {
+		exe := filepath.Join(t.TempDir(), "memcount-copy")
+		b, err := os.ReadFile(testutil.BuildVictim(t, "memcount"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(exe, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		v := testutil.StartVictim(t, exe, "16")
+		v.WaitLine(t, regexp.MustCompile(`^ready `), lineTimeout)
+		if err := os.Remove(exe); err != nil {
+			t.Fatal(err)
+		}
+		before := v.WaitLine(t, tickRe, lineTimeout)
+		checkpoint(t, v)
+		after := v.WaitLine(t, tickRe, lineTimeout)
+		if atoi(t, after[1]) <= atoi(t, before[1]) {
+			t.Fatalf("counter went from %s to %s", before[1], after[1])
+		}
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", v.Pid))
+		if err != nil || link != exe+" (deleted)" {
+			t.Fatalf("restored exe link %q (%v), want %q", link, err, exe+" (deleted)")
 		}
 	})
 }

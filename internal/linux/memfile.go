@@ -109,11 +109,12 @@ func NewAnonShmem(size uint64) (*os.File, error) {
 
 // Reopen opens a new description of the file f is open on (through
 // /proc/self/fd, which also works for deleted files and memfds) with
-// open flags; O_CLOEXEC is always added.
+// open flags; O_CLOEXEC is always added and O_NOFOLLOW dropped (it would
+// refuse the /proc link itself: ELOOP).
 func Reopen(f *os.File, flags int) (*os.File, error) {
 	fd, err := RawFd(f)
 	if err != nil {
 		return nil, err
 	}
-	return os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fd), flags|unix.O_CLOEXEC, 0)
+	return os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fd), flags&^unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 }
