@@ -15,7 +15,7 @@ var uses = []struct{ name, label string }{
 	{UseDump, "dump"},
 	{UseRestore, "restore"},
 	{UseLazyPages, "lazy restore"},
-	{UseIncremental, "incremental dump"},
+	{UseIncremental, "kernel support for incremental dumps (crlazy has none yet)"},
 	{UseTCPEstablished, "established TCP connections"},
 	{UseMount, "image mount"},
 }
