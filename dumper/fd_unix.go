@@ -96,8 +96,15 @@ func (u *unixDump) collect(c *collector, f *os.File, o openFd) (*fdinfo.FileEntr
 	if err != nil {
 		return nil, err
 	}
+	if usk.GetDeleted() && usk.GetName()[0] != '/' {
+		u.log.Warn("a UNIX socket bound to a relative path whose file is not in the working directory is restored as deleted",
+			"fd", o.what, "name", printableName(usk.GetName()))
+	}
 	if d.State != linux.TCPListen {
 		if err := u.readQueue(s, f); err != nil {
+			return nil, err
+		}
+		if err := s.checkOOB(f); err != nil {
 			return nil, err
 		}
 	}
@@ -152,8 +159,8 @@ func (s *unixSock) entry(pid int, f *os.File, o openFd) (*skunix.UnixSkEntry, er
 	return usk, nil
 }
 
-// unixOpts reads the socket options a UNIX socket keeps. SO_PEEK_OFF in
-// use is refused: the image has no place for it.
+// unixOpts reads the socket options a UNIX socket keeps. Options in use
+// that the image has no place for are refused (unixUnsaved).
 func unixOpts(f *os.File, what string) (*skopts.SkOptsEntry, error) {
 	r := &sockOpts{f: f}
 	o := &skopts.SkOptsEntry{
@@ -161,44 +168,81 @@ func unixOpts(f *os.File, what string) (*skopts.SkOptsEntry, error) {
 		SoPriority: r.u32(linux.SolSocket, linux.SoPriority), SoRcvlowat: r.u32(linux.SolSocket, linux.SoRcvlowat),
 		SoMark: r.u32(linux.SolSocket, linux.SoMark), SoPasscred: r.bool(linux.SolSocket, linux.SoPasscred),
 		SoPasssec: r.bool(linux.SolSocket, linux.SoPasssec), SoBufLock: r.u32(linux.SolSocket, linux.SoBufLock),
+		SoOobinline: r.u32(linux.SolSocket, linux.SoOobinline),
 	}
 	o.SoSndTmoSec, o.SoSndTmoUsec = r.timeout(linux.SoSndtimeo)
 	o.SoRcvTmoSec, o.SoRcvTmoUsec = r.timeout(linux.SoRcvtimeo)
-	peekOff := r.int(linux.SolSocket, linux.SoPeekOff)
-	pidfd := r.int(linux.SolSocket, linux.SoPasspidfd)
 	if r.err != nil {
 		return nil, fmt.Errorf("%s: %w", what, r.err)
 	}
-	if peekOff >= 0 {
-		return nil, unsupported("a UNIX socket with SO_PEEK_OFF set cannot be saved", "%s", what)
-	}
-	if pidfd != 0 {
-		return nil, unsupported("a UNIX socket with SO_PASSPIDFD set cannot be saved", "%s", what)
+	if why, err := unixUnsaved(f); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	} else if why != "" {
+		return nil, unsupported("a UNIX socket with "+why+" cannot be saved", "%s", what)
 	}
 	return o, nil
 }
 
+// unixUnsaved names an option in use that a restore would lose: a peek
+// offset (SO_PEEK_OFF), SO_PASSPIDFD, SO_PASSRIGHTS turned off, SO_INQ,
+// receive timestamps, a BPF filter. Options this kernel lacks count as
+// off.
+func unixUnsaved(f *os.File) (string, error) {
+	r := &sockOpts{f: f}
+	if r.int(linux.SolSocket, linux.SoPeekOff) >= 0 && r.err == nil {
+		return "SO_PEEK_OFF set", nil
+	}
+	type check struct {
+		opt  int
+		want uint32 // what a new socket has
+		name string
+	}
+	checks := []check{
+		{linux.SoPasspidfd, 0, "SO_PASSPIDFD set"},
+		{linux.SoPassrights, 1, "SO_PASSRIGHTS turned off"},
+		{linux.SoInq, 0, "SO_INQ set"},
+	}
+	for _, ts := range linux.SoTimestampOpts {
+		checks = append(checks, check{ts, 0, "receive timestamps (SO_TIMESTAMP*) on"})
+	}
+	for _, c := range checks {
+		if v := r.optional(linux.SolSocket, c.opt); v != nil && *v != c.want {
+			return c.name, nil
+		}
+	}
+	if r.err != nil {
+		return "", r.err
+	}
+	if n, err := linux.SocketFilterLen(f); err != nil || n > 0 {
+		return "a socket filter (SO_ATTACH_FILTER)", err
+	}
+	return "", nil
+}
+
 // bindPath records what a path name needs at restore: the file's
 // permissions, the directory a relative name was bound from, and whether
-// the file is gone (deleted, or another file is there now).
+// the file is gone (deleted, or another file is there now). A relative
+// name whose file is not in the working directory counts as deleted (with
+// a warning): the directory it was bound from cannot be known, so if the
+// process moved since and the file is still there, the restored socket
+// keeps the name but not the file.
 func bindPath(pid int, usk *skunix.UnixSkEntry, d linux.UnixDiag, what string) error {
 	name := string(d.Name)
+	var cwd string
 	if name[0] != '/' {
-		cwd, err := proc.ReadLink(pid, "cwd")
-		if err != nil {
+		var err error
+		if cwd, err = proc.ReadLink(pid, "cwd"); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		usk.NameDir = proto.String(cwd)
 		name = cwd + "/" + name
 	}
 	st, err := linux.Lstat(name)
-	switch {
-	case err == nil && st.Ino == d.VFSIno && st.Dev == d.VFSDev:
-	case usk.NameDir != nil:
-		return unsupported("bound to the relative path "+string(d.Name)+", whose file is not in the working directory", "%s", what)
-	default:
+	if err != nil || st.Ino != d.VFSIno || st.Dev != d.VFSDev {
 		usk.Deleted = proto.Bool(true) // removed, or replaced by another file
 		return nil
+	}
+	if cwd != "" {
+		usk.NameDir = proto.String(cwd)
 	}
 	usk.FilePerms = &skunix.FilePermsEntry{Mode: proto.Uint32(st.Mode), Uid: proto.Uint32(st.UID), Gid: proto.Uint32(st.GID)}
 	return nil

@@ -25,9 +25,10 @@ type waiting struct {
 // a peer in the tree is rebuilt with it; a connection waiting in the
 // accept queue of a listener of the tree is reconnected to it (its
 // record names the listener as its peer, backlog its place in the queue
-// plus one); a closed peer leaves the socket as it is; a peer outside
-// the tree is refused, or with --ext-unix-sk recorded for a datagram
-// socket to reconnect to by name, as criu does.
+// plus one), one from a client outside the tree refused (dropped with
+// --ext-unix-sk); a closed peer leaves the socket as it is; a peer
+// outside the tree is refused, or with --ext-unix-sk recorded for a
+// datagram socket to reconnect to by name, as criu does.
 func (u *unixDump) finish(ft *fileTable) error {
 	queued := map[uint64]waiting{} // client inode -> its place
 	for _, d := range u.diag {
@@ -48,7 +49,10 @@ func (u *unixDump) finish(ft *fileTable) error {
 			return err
 		}
 	}
-	u.warnLost(queued)
+	if err := u.outsideClients(queued); err != nil {
+		return err
+	}
+	u.warnLost()
 	return nil
 }
 
@@ -60,10 +64,10 @@ func (u *unixDump) pending(s *unixSock, queued map[uint64]waiting) error {
 		return nil // the peer closed; restored with a peer that closes
 	}
 	if u.socks[w.listener] == nil {
-		return unsupported("its connection waits to be accepted by a listening socket outside the dumped tree", "%s", s.what)
+		return unsupported("a UNIX socket whose connection waits to be accepted by a listening socket outside the dumped tree cannot be saved", "%s", s.what)
 	}
 	if s.d.WQueue != 0 {
-		return unsupported("its connection, not yet accepted, holds bytes it sent, which cannot be read without accepting it", "%s", s.what)
+		return unsupported("a UNIX socket whose connection is not yet accepted holds bytes it sent, which cannot be read without accepting it", "%s", s.what)
 	}
 	s.e.Usk.Peer = proto.Uint32(uint32(w.listener))
 	s.e.Usk.Backlog = proto.Uint32(uint32(w.pos + 1))
@@ -138,17 +142,34 @@ func externDir(s *unixSock, p linux.UnixDiag, usk *skunix.UnixSkEntry) error {
 	return nil
 }
 
-// warnLost logs the connections waiting on listeners of the tree whose
-// clients are outside it (they see their connection reset, as when a
-// server restarts), and the sockets outside the tree connected to a
-// datagram socket of the tree (their next send fails).
-func (u *unixDump) warnLost(queued map[uint64]waiting) {
+// outsideClients refuses a listener of the tree with connections
+// waiting in its accept queue from clients outside the tree: they cannot
+// come back, and would be dropped without a word. With --ext-unix-sk
+// they are dropped with a warning (their clients see the connection
+// reset, as when a server restarts).
+func (u *unixDump) outsideClients(queued map[uint64]waiting) error {
 	for client, w := range queued {
-		if l := u.socks[w.listener]; l != nil && u.socks[client] == nil {
-			u.log.Warn("a connection waiting in a listening UNIX socket's accept queue is lost (its client is outside the tree)",
-				"fd", l.what, "client_inode", client)
+		l := u.socks[w.listener]
+		if l == nil || u.socks[client] != nil {
+			continue
 		}
+		if !u.extUnixSk {
+			who := fmt.Sprintf("a client outside the dumped tree (inode %d)", client)
+			if client == 0 {
+				who = "a client that has closed"
+			}
+			return unsupported("a connection from "+who+" waits in the listening UNIX socket's accept queue and "+
+				"cannot be restored; retry once it is accepted, or dump with --ext-unix-sk to drop it", "%s", l.what)
+		}
+		u.log.Warn("a connection waiting in a listening UNIX socket's accept queue is dropped (its client is outside the tree)",
+			"fd", l.what, "client_inode", client)
 	}
+	return nil
+}
+
+// warnLost logs the sockets outside the tree connected to a datagram
+// socket of the tree (their next send fails).
+func (u *unixDump) warnLost() {
 	for _, d := range u.diag {
 		if s := u.socks[d.Peer]; s != nil && u.socks[d.Inode] == nil && s.d.Type == linux.SockDgram {
 			u.log.Warn("a socket outside the tree is connected to a datagram socket of the tree; after restore it must reconnect",
@@ -186,8 +207,28 @@ func (u *unixDump) writeUnix(w *store.Writer) error {
 		if err := s.writeQueue(w, senders); err != nil {
 			return fmt.Errorf("%s: %w", s.what, err)
 		}
+		u.warnSenders(s, senders)
 	}
 	return nil
+}
+
+// warnSenders logs the datagrams queued on s whose sender has a name but
+// is not a socket of the tree: they are queued again from an unnamed
+// socket, so their receiver sees no address to answer.
+func (u *unixDump) warnSenders(s *unixSock, senders map[string]uint32) {
+	if s.d.Type == linux.SockStream {
+		return
+	}
+	lost := map[string]int{}
+	for _, m := range s.queue {
+		if len(m.from) > 0 && senders[string(m.from)] == 0 {
+			lost[printableName(m.from)]++
+		}
+	}
+	for name, n := range lost {
+		u.log.Warn("queued datagrams from a sender outside the tree lose its address: they are queued again from an unnamed socket",
+			"fd", s.what, "sender", name, "datagrams", n)
+	}
 }
 
 func (s *unixSock) writeQueue(w *store.Writer, senders map[string]uint32) error {

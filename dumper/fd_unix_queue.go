@@ -70,3 +70,20 @@ func (u *unixDump) keep(s *unixSock, p linux.UnixPeek, total int) error {
 	s.queue = append(s.queue, unixMsg{data: append([]byte(nil), p.Data...), from: p.From})
 	return nil
 }
+
+// checkOOB refuses a stream socket with an out-of-band byte (MSG_OOB)
+// waiting: a peek at the queue gives it as an ordinary byte, and the
+// image has no place for the mark.
+func (s *unixSock) checkOOB(f *os.File) error {
+	if s.d.Type != linux.SockStream {
+		return nil
+	}
+	oob, err := linux.OOBPending(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.what, err)
+	}
+	if oob {
+		return unsupported("an out-of-band byte (MSG_OOB) queued in a UNIX stream socket cannot be saved", "%s", s.what)
+	}
+	return nil
+}

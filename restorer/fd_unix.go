@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 
@@ -42,6 +43,8 @@ type unixRestore struct {
 	byIno   map[uint32]*unixSpec // the tree's sockets and outside peers
 	log     *slog.Logger
 	paths   []string   // path names this restore bound (removed if it fails)
+	deleted []string   // path names deleted at the dump: removed once connected to
+	dirs    []string   // private directories of deleted relative names
 	extra   []*os.File // stand-ins for closed peers, temporary listeners: closed at the end
 	accepts []*acceptPlan
 }
@@ -59,6 +62,9 @@ type unixSpec struct {
 	// accepted: the socket came from accept(2) and has its listener's
 	// name (made by connecting to a listener, not by bind).
 	accepted bool
+	// dir is the private directory a deleted relative name is bound in
+	// (bindName); empty otherwise.
+	dir string
 }
 
 // queuedMsg is a datagram or piece of a stream to queue again.
@@ -72,6 +78,23 @@ func (s *unixSpec) state() uint32   { return s.usk.GetState() }
 func (s *unixSpec) name() []byte    { return s.usk.GetName() }
 func (s *unixSpec) extern() bool    { return s.usk.GetUflags()&uflagExtern != 0 }
 func (s *unixSpec) connected() bool { return s.state() == linux.TCPEstablished }
+
+// nameDir is the directory a relative name is bound in: the dumped one,
+// or a private one for a deleted name.
+func (s *unixSpec) nameDir() string {
+	if s.dir != "" {
+		return s.dir
+	}
+	return s.usk.GetNameDir()
+}
+
+// path is the file of a path name.
+func (s *unixSpec) path() string {
+	if dir := s.nameDir(); dir != "" {
+		return filepath.Join(dir, string(s.name()))
+	}
+	return string(s.name())
+}
 
 func (s *unixSpec) String() string {
 	kind := map[int]string{linux.SockStream: "stream", linux.SockDgram: "datagram", linux.SockSeqpacket: "seqpacket"}[s.typ()]

@@ -39,7 +39,8 @@ func buildUnix(r *store.Reader, tf *treeFiles, opts Options, log *slog.Logger) (
 	}{
 		{"create", u.create}, {"bind", u.bindAll}, {"listen", u.listenAll},
 		{"accept", u.acceptAll}, {"connect", u.connectPending}, {"queue", u.fillAll},
-		{"associate", u.associate}, {"close stand-ins", u.closeExtra}, {"finish", u.finishAll},
+		{"associate", u.associate}, {"unlink deleted names", u.unlinkDeleted},
+		{"close stand-ins", u.closeExtra}, {"finish", u.finishAll},
 	}
 	for _, s := range steps {
 		if err := s.fn(); err != nil {
@@ -210,10 +211,14 @@ func (u *unixRestore) accept(p *acceptPlan) error {
 		if err != nil {
 			return err
 		}
-		defer u.dropTemp(tmp, p.acc.name())
+		defer u.dropTemp(tmp, p.acc)
 		lf = tmp
 	}
-	if err := connectTo(p.client, p.acc); err != nil {
+	to := p.acc
+	if l != nil {
+		to = l // its name's file may be one deleted at the dump, bound in a private directory
+	}
+	if err := connectTo(p.client, to); err != nil {
 		return err
 	}
 	var err error
@@ -241,13 +246,12 @@ func (u *unixRestore) tempListener(acc *unixSpec) (*os.File, error) {
 
 // dropTemp closes a temporary listener and removes the file its name
 // made.
-func (u *unixRestore) dropTemp(l *os.File, name []byte) {
+func (u *unixRestore) dropTemp(l *os.File, acc *unixSpec) {
 	l.Close()
-	if len(name) > 0 && name[0] != 0 {
-		if i := slices.Index(u.paths, string(name)); i >= 0 {
-			_ = os.Remove(u.paths[i])
-			u.paths = slices.Delete(u.paths, i, i+1)
-		}
+	if name := acc.name(); len(name) > 0 && name[0] != 0 {
+		path := acc.path()
+		_ = os.Remove(path)
+		u.paths = slices.DeleteFunc(u.paths, func(p string) bool { return p == path })
 	}
 }
 
@@ -335,4 +339,5 @@ func (u *unixRestore) abort() {
 		_ = os.Remove(p)
 	}
 	u.paths = nil
+	_ = u.removeDirs()
 }

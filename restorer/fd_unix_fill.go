@@ -34,16 +34,23 @@ func (u *unixRestore) bindAll() error {
 // bindName binds f to s's name. A path name's file left by the dumped
 // socket (no socket answers there) is removed first; with perms the new
 // file gets the dumped owner and mode, and a name whose file was deleted
-// is removed again, as it was.
+// is marked to be removed again once every socket has connected to it
+// (unlinkDeleted). A deleted relative name is bound in a private
+// directory: the socket gets its name, no file of the host is touched.
 func (u *unixRestore) bindName(f *os.File, s *unixSpec, perms bool) error {
 	name := s.name()
 	if name[0] == 0 {
 		return linux.BindUnix(f, name)
 	}
-	path := string(name)
-	if dir := s.usk.GetNameDir(); dir != "" {
-		path = filepath.Join(dir, path)
+	if s.usk.GetDeleted() && name[0] != '/' && s.nameDir() == "" {
+		dir, err := os.MkdirTemp("", "crlazy-unix-")
+		if err != nil {
+			return err
+		}
+		s.dir = dir
+		u.dirs = append(u.dirs, dir)
 	}
+	path := s.path()
 	if err := clearStale(s, path); err != nil {
 		return err
 	}
@@ -63,16 +70,39 @@ func (u *unixRestore) bindName(f *os.File, s *unixSpec, perms bool) error {
 		}
 	}
 	if s.usk.GetDeleted() {
-		u.paths = slices.DeleteFunc(u.paths, func(p string) bool { return p == path })
-		return os.Remove(path)
+		u.deleted = append(u.deleted, path)
 	}
 	return nil
+}
+
+// unlinkDeleted removes the files of the names that were deleted at the
+// dump, now that the sockets that had connected to them have, and the
+// private directories of deleted relative names.
+func (u *unixRestore) unlinkDeleted() error {
+	for _, path := range u.deleted {
+		if err := os.Remove(path); err != nil {
+			return err
+		}
+		u.paths = slices.DeleteFunc(u.paths, func(p string) bool { return p == path })
+	}
+	u.deleted = nil
+	return u.removeDirs()
+}
+
+// removeDirs removes the private directories (empty by now).
+func (u *unixRestore) removeDirs() error {
+	var errs []error
+	for _, d := range u.dirs {
+		errs = append(errs, os.RemoveAll(d))
+	}
+	u.dirs = nil
+	return errors.Join(errs...)
 }
 
 // inNameDir runs fn in the directory a relative name was bound from (so
 // that a bind gives the socket that relative name, as it had).
 func inNameDir(s *unixSpec, fn func() error) error {
-	dir := s.usk.GetNameDir()
+	dir := s.nameDir()
 	if dir == "" {
 		return fn()
 	}
@@ -88,7 +118,7 @@ func inNameDir(s *unixSpec, fn func() error) error {
 // relative path the absolute one (from the directory it was bound in)
 // when it fits in sun_path, else the relative one from that directory.
 func reach(s *unixSpec, fn func(addr []byte) error) error {
-	dir := s.usk.GetNameDir()
+	dir := s.nameDir()
 	if dir == "" {
 		return fn(s.name())
 	}
@@ -265,6 +295,7 @@ func applyUnixOpts(f *os.File, o *skopts.SkOptsEntry) error {
 		{linux.SolSocket, linux.SoMark, u32p(o.SoMark)},
 		{linux.SolSocket, linux.SoPasscred, boolp(o.SoPasscred)},
 		{linux.SolSocket, linux.SoPasssec, boolp(o.SoPasssec)},
+		{linux.SolSocket, linux.SoOobinline, u32p(o.SoOobinline)},
 	}
 	for _, io := range opts {
 		if err := setIfDiffers(f, io); err != nil {

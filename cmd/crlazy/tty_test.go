@@ -114,6 +114,11 @@ var shellTick = regexp.MustCompile(`^tick (\d+) fg (\d) echo (\d)$`)
 // there.
 func TestShellJob(t *testing.T) {
 	testutil.RequirePriv(t)
+	t.Run("eager", func(t *testing.T) { testShellJob(t) })
+	t.Run("lazy", func(t *testing.T) { testShellJob(t, "--lazy-pages") })
+}
+
+func testShellJob(t *testing.T, extra ...string) {
 	bin := testutil.BuildVictim(t, "tty_shell")
 	old := newPty(t)
 	shell := old.startOn(t, "/bin/sh", "-c", bin+"; exit 0")
@@ -131,8 +136,8 @@ func TestShellJob(t *testing.T) {
 
 	term := newPty(t)
 	pidfile := filepath.Join(t.TempDir(), "pid")
-	restore := term.startOn(t, testutil.BuildCrlazy(t), "restore", "-D", dir, "--shell-job",
-		"--pidfile", pidfile, "-v", "4", "-o", dir+".restore.log")
+	restore := term.startOn(t, testutil.BuildCrlazy(t), append([]string{"restore", "-D", dir, "--shell-job",
+		"--pidfile", pidfile, "-v", "4", "-o", dir + ".restore.log"}, extra...)...)
 	tick := term.waitLine(t, shellTick)
 	if tick[2] != "1" || tick[3] != "0" {
 		log, _ := os.ReadFile(dir + ".restore.log")

@@ -19,9 +19,16 @@ import (
 const (
 	SoPeekOff    = unix.SO_PEEK_OFF
 	SoPasspidfd  = unix.SO_PASSPIDFD
+	SoPassrights = unix.SO_PASSRIGHTS // Linux 6.16; on by default
+	SoInq        = unix.SO_INQ        // Linux 6.17
 	ECONNREFUSED = unix.ECONNREFUSED
 	EPROTOTYPE   = unix.EPROTOTYPE
 )
+
+// SoTimestampOpts are the receive timestamp options a socket may have on
+// (the _OLD and _NEW names of each).
+var SoTimestampOpts = []int{unix.SO_TIMESTAMP_OLD, unix.SO_TIMESTAMP_NEW, unix.SO_TIMESTAMPNS_OLD,
+	unix.SO_TIMESTAMPNS_NEW, unix.SO_TIMESTAMPING_OLD, unix.SO_TIMESTAMPING_NEW}
 
 // peekControlLen has room for the most descriptors one message can carry
 // (SCM_MAX_FD, 253) and credentials.
@@ -139,6 +146,31 @@ func PeekAt(f *os.File, off int, buf []byte) (UnixPeek, error) {
 		up.Rights = -1
 	}
 	return up, nil
+}
+
+// OOBPending reports whether an out-of-band byte (MSG_OOB) waits in the
+// queue of stream socket f, peeking at it without consuming it: the
+// kernel answers EINVAL when there is none (or SO_OOBINLINE is on, and it
+// is read inline) and EOPNOTSUPP without CONFIG_AF_UNIX_OOB.
+func OOBPending(f *os.File) (bool, error) {
+	var n int
+	err := control(f, func(fd uintptr) error {
+		var b [1]byte
+		for {
+			var err error
+			n, _, err = unix.Recvfrom(int(fd), b[:], unix.MSG_OOB|unix.MSG_PEEK|unix.MSG_DONTWAIT)
+			if err != unix.EINTR {
+				return err
+			}
+		}
+	})
+	switch err {
+	case nil:
+		return n == 1, nil
+	case unix.EINVAL, unix.EOPNOTSUPP, unix.EAGAIN:
+		return false, nil
+	}
+	return false, os.NewSyscallError("recv MSG_OOB|MSG_PEEK", err)
 }
 
 // SendUnix sends b as one message (one write of a stream), to name if it

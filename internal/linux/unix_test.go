@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func inodeOf(t testing.TB, f *os.File) uint64 {
@@ -236,6 +238,30 @@ func BenchmarkPeekStream(b *testing.B) {
 	for b.Loop() {
 		if got := len(bytes.Join(peekAll(b, y), nil)); got != len(data) {
 			b.Fatalf("peeked %d", got)
+		}
+	}
+}
+
+// TestOOBPending: an out-of-band byte is seen without being consumed,
+// and a socket without one says so.
+func TestOOBPending(t *testing.T) {
+	a, b := pair(t, SockStream)
+	if oob, err := OOBPending(a); err != nil || oob {
+		t.Fatalf("empty socket: oob %v, %v", oob, err)
+	}
+	if _, err := SendUnix(b, []byte("ab"), nil); err != nil {
+		t.Fatal(err)
+	}
+	err := control(b, func(fd uintptr) error { return unix.Send(int(fd), []byte("!"), unix.MSG_OOB) })
+	if errors.Is(err, unix.EOPNOTSUPP) {
+		t.Skip("kernel without CONFIG_AF_UNIX_OOB")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if oob, err := OOBPending(a); err != nil || !oob {
+			t.Fatalf("peek %d: oob %v, %v", i, oob, err)
 		}
 	}
 }
