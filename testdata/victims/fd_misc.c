@@ -11,8 +11,9 @@
  * Output:
  *   ready <pid> wd <wd>
  *   event <wd> <name>            a file was created in the directory
- *   state fifo ok abs <sec>      on SIGUSR1: the FIFO held FIFO_MSG (put
- *                                back), the timer expires at <sec>
+ *   state fifo ok abs <ms>       on SIGUSR1: the FIFO held FIFO_MSG (put
+ *                                back), the timer expires at <ms> (ms
+ *                                since the epoch)
  *   FAIL ...
  */
 #include "victim.h"
@@ -48,8 +49,9 @@ static void report(int rfd, int wfd, int tfd)
 		fail_errno("timerfd_gettime");
 	if (left.it_value.tv_sec == 0 && left.it_value.tv_nsec == 0)
 		fail("the absolute timer is disarmed");
-	say("state fifo ok abs %lld", (long long)(now.tv_sec + left.it_value.tv_sec +
-		(now.tv_nsec + left.it_value.tv_nsec >= 500000000L)));
+	/* The expiry in milliseconds: now + time left, read a few µs apart. */
+	say("state fifo ok abs %lld", (long long)(now.tv_sec + left.it_value.tv_sec) * 1000 +
+		(now.tv_nsec + left.it_value.tv_nsec) / 1000000);
 }
 
 static void events(int in, int wd)
