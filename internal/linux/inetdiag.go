@@ -101,11 +101,25 @@ func inetDiagRequest(family, protocol int) []byte {
 // ParseInetDiag appends the sockets of one netlink datagram to out and
 // reports whether the dump is done. It checks every length.
 func ParseInetDiag(b []byte, out *[]InetDiag) (done bool, err error) {
+	return parseDiagDump(b, "sock_diag", func(msg []byte) error {
+		d, err := parseInetDiagMsg(msg)
+		if err == nil {
+			*out = append(*out, d)
+		}
+		return err
+	})
+}
+
+// parseDiagDump walks the messages of one datagram of a sock_diag dump,
+// giving each socket's message (after the netlink header) to add, and
+// reports whether the dump is done. It checks every length; name
+// prefixes its errors.
+func parseDiagDump(b []byte, name string, add func(msg []byte) error) (done bool, err error) {
 	ne := binary.NativeEndian
 	for len(b) >= nlmsgHdrLen {
 		l := int(ne.Uint32(b[0:]))
 		if l < nlmsgHdrLen || l > len(b) {
-			return false, fmt.Errorf("sock_diag: message of %d bytes in %d", l, len(b))
+			return false, fmt.Errorf("%s: message of %d bytes in %d", name, l, len(b))
 		}
 		msg, typ := b[nlmsgHdrLen:l], ne.Uint16(b[4:])
 		switch typ {
@@ -114,16 +128,14 @@ func ParseInetDiag(b []byte, out *[]InetDiag) (done bool, err error) {
 		case nlmsgError:
 			if len(msg) >= 4 {
 				if e := int32(ne.Uint32(msg)); e < 0 {
-					return false, os.NewSyscallError("sock_diag", unix.Errno(-e))
+					return false, os.NewSyscallError(name, unix.Errno(-e))
 				}
 			}
-			return false, fmt.Errorf("sock_diag: malformed error message")
+			return false, fmt.Errorf("%s: malformed error message", name)
 		case sockDiagByFamily:
-			d, err := parseInetDiagMsg(msg)
-			if err != nil {
+			if err := add(msg); err != nil {
 				return false, err
 			}
-			*out = append(*out, d)
 		}
 		b = b[min(len(b), (l+3)&^3):]
 	}

@@ -113,33 +113,13 @@ func unixDiagRequest() []byte {
 // ParseUnixDiag appends the sockets of one netlink datagram to out and
 // reports whether the dump is done. It checks every length.
 func ParseUnixDiag(b []byte, out *[]UnixDiag) (done bool, err error) {
-	ne := binary.NativeEndian
-	for len(b) >= nlmsgHdrLen {
-		l := int(ne.Uint32(b[0:]))
-		if l < nlmsgHdrLen || l > len(b) {
-			return false, fmt.Errorf("unix_diag: message of %d bytes in %d", l, len(b))
-		}
-		msg, typ := b[nlmsgHdrLen:l], ne.Uint16(b[4:])
-		switch typ {
-		case nlmsgDone:
-			return true, nil
-		case nlmsgError:
-			if len(msg) >= 4 {
-				if e := int32(ne.Uint32(msg)); e < 0 {
-					return false, os.NewSyscallError("unix_diag", unix.Errno(-e))
-				}
-			}
-			return false, fmt.Errorf("unix_diag: malformed error message")
-		case sockDiagByFamily:
-			d, err := parseUnixDiagMsg(msg)
-			if err != nil {
-				return false, err
-			}
+	return parseDiagDump(b, "unix_diag", func(msg []byte) error {
+		d, err := parseUnixDiagMsg(msg)
+		if err == nil {
 			*out = append(*out, d)
 		}
-		b = b[min(len(b), (l+3)&^3):]
-	}
-	return false, nil
+		return err
+	})
 }
 
 func parseUnixDiagMsg(m []byte) (UnixDiag, error) {
