@@ -44,15 +44,21 @@ type InetDiag struct {
 // protocol (IpprotoTCP, IpprotoUDP, IpprotoMPTCP) in this network
 // namespace.
 func InetDiagDump(family, protocol int) ([]InetDiag, error) {
+	return sockDiagDump(inetDiagRequest(family, protocol), "sock_diag", ParseInetDiag)
+}
+
+// sockDiagDump sends a sock_diag dump request and parses the answers
+// with parse until the dump is done; name prefixes its errors.
+func sockDiagDump[T any](req []byte, name string, parse func([]byte, *[]T) (bool, error)) ([]T, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err != nil {
 		return nil, os.NewSyscallError("socket NETLINK_SOCK_DIAG", err)
 	}
 	defer unix.Close(fd)
-	if err := unix.Sendto(fd, inetDiagRequest(family, protocol), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, os.NewSyscallError("sendto sock_diag", err)
+	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return nil, os.NewSyscallError("sendto "+name, err)
 	}
-	var out []InetDiag
+	var out []T
 	buf := make([]byte, diagRecvBuf)
 	for {
 		n, _, err := unix.Recvfrom(fd, buf, 0)
@@ -60,14 +66,14 @@ func InetDiagDump(family, protocol int) ([]InetDiag, error) {
 			continue
 		}
 		if err != nil {
-			return nil, os.NewSyscallError("recv sock_diag", err)
+			return nil, os.NewSyscallError("recv "+name, err)
 		}
-		done, err := ParseInetDiag(buf[:n], &out)
+		done, err := parse(buf[:n], &out)
 		if err != nil || done {
 			return out, err
 		}
 		if len(out) > diagMaxSockets {
-			return nil, fmt.Errorf("sock_diag: more than %d sockets", diagMaxSockets)
+			return nil, fmt.Errorf("%s: more than %d sockets", name, diagMaxSockets)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package linux
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -67,32 +66,7 @@ type UnixDiag struct {
 
 // UnixDiagDump returns every UNIX socket of this network namespace.
 func UnixDiagDump() ([]UnixDiag, error) {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
-	if err != nil {
-		return nil, os.NewSyscallError("socket NETLINK_SOCK_DIAG", err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Sendto(fd, unixDiagRequest(), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, os.NewSyscallError("sendto unix_diag", err)
-	}
-	var out []UnixDiag
-	buf := make([]byte, diagRecvBuf)
-	for {
-		n, _, err := unix.Recvfrom(fd, buf, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, os.NewSyscallError("recv unix_diag", err)
-		}
-		done, err := ParseUnixDiag(buf[:n], &out)
-		if err != nil || done {
-			return out, err
-		}
-		if len(out) > diagMaxSockets {
-			return nil, fmt.Errorf("unix_diag: more than %d sockets", diagMaxSockets)
-		}
-	}
+	return sockDiagDump(unixDiagRequest(), "unix_diag", ParseUnixDiag)
 }
 
 // unixDiagRequest asks for every state and every attribute crlazy reads.
