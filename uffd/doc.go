@@ -39,6 +39,21 @@
 // a while, serving faults only, so that a recorded working set shows what
 // the process touches first.
 //
+// Demand also goes first across spaces. At most Config.Prefetchers spaces
+// (GOMAXPROCS-1) walk at once, in arrival order; the others answer only
+// their faults until their turn, so a CPU stays free for demand. Before
+// each chunk a walk waits, at most maxPrefetchPause, while any fault of
+// the Handler is being served (gate). An idle space waits for its
+// userfaultfd in the Go poller, never in a blocking poll(2): a goroutine
+// blocked in a system call keeps its P until the runtime takes it back,
+// up to 10 ms later, which with many spaces left faults (and the page
+// server's replies) with no P to run on. Other goroutines wake a space by
+// setting its read deadline in the past (wait.go).
+//
+// A fault's service time (Stats.FaultTimes) runs from the read that
+// brought it to the copy that answered it, so it holds its wait behind
+// the messages read before it.
+//
 // # Never zero by mistake
 //
 // A fault on a pending page with no chunk is a zero page only if the

@@ -27,6 +27,10 @@ type Config struct {
 	// process touches first rather than what the prefetch happened to
 	// bring before it asked. 0: none.
 	PrefetchDelay time.Duration
+	// Prefetchers is how many spaces walk their prefetch at once; the
+	// others answer only their faults until a turn is free. 0: one less
+	// than GOMAXPROCS, at least 1, so that a CPU is left for demand.
+	Prefetchers int
 	// OnFatal is called once, from any goroutine, when a page cannot be
 	// provided; the caller must kill the process, which then stops
 	// faulting. nil: nothing is called (Wait still returns the error).
@@ -48,6 +52,8 @@ type Handler struct {
 	wg    sync.WaitGroup
 	stop  chan struct{}
 	once  sync.Once
+	turns *turns
+	gate  gate // demand faults in progress, which the prefetch lets pass
 
 	mu      sync.Mutex // guards the fields below
 	err     error
@@ -64,7 +70,7 @@ func New(cfg Config) *Handler {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Handler{cfg: cfg, log: log, start: time.Now(), stop: make(chan struct{})}
+	return &Handler{cfg: cfg, log: log, start: time.Now(), stop: make(chan struct{}), turns: newTurns(cfg.Prefetchers)}
 }
 
 // Add serves uffd, a non-blocking userfaultfd registered on areas (with
@@ -146,7 +152,7 @@ func (h *Handler) Stop() {
 		close(h.stop)
 		h.mu.Lock()
 		for s := range h.live {
-			_ = s.wake.Signal()
+			s.poke()
 		}
 		h.mu.Unlock()
 	})

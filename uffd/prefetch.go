@@ -3,8 +3,6 @@ package uffd
 import (
 	"errors"
 	"time"
-
-	"github.com/crlazy/crlazy/internal/linux"
 )
 
 // errStop ends a walk early: the handler stops or the space is gone.
@@ -25,9 +23,6 @@ func (l *layout) origRanges() [][2]uint64 {
 	return out
 }
 
-// maxPollMs bounds a poll timeout (the kernel takes an int).
-const maxPollMs = 1 << 30
-
 // waitDelay answers faults only, for Config.PrefetchDelay.
 func (s *space) waitDelay() error {
 	d := s.h.cfg.PrefetchDelay
@@ -35,16 +30,16 @@ func (s *space) waitDelay() error {
 		return nil
 	}
 	deadline := time.Now().Add(d)
+	t := time.AfterFunc(d, s.poke)
+	defer t.Stop()
 	for {
-		left := time.Until(deadline)
-		if left <= 0 || s.h.stopped() {
-			return nil
-		}
-		if err := s.drain(); err != nil {
+		if err := s.arm(); err != nil {
 			return err
 		}
-		ms := min(left/time.Millisecond+1, maxPollMs)
-		if _, err := linux.PollReadable([]int{s.fd, s.wake.Fd()}, int(ms)); err != nil {
+		if !time.Now().Before(deadline) {
+			return nil
+		}
+		if err := s.step(); err != nil {
 			return err
 		}
 	}
@@ -63,6 +58,7 @@ func (s *space) prefetch(ranges [][2]uint64) error {
 		if s.h.stopped() {
 			return errStop
 		}
+		s.h.gate.wait()
 		if err := s.drain(); err != nil {
 			return err
 		}

@@ -28,15 +28,14 @@ const (
 var errGone = errors.New("address space gone")
 
 // space serves one userfaultfd. All its fields belong to its goroutine;
-// wake is signalled by the Done goroutine.
+// other goroutines only poke it (see wait.go).
 type space struct {
 	h          *Handler
 	uffd       *os.File
 	fd         int
 	mm         uint32 // the image mm its pages come from
 	lay        *layout
-	tag        int // Config.Done's argument; 0 for a forked child
-	wake       *linux.Eventfd
+	tag        int           // Config.Done's argument; 0 for a forked child
 	walked     bool          // the prefetch walk is over
 	done       chan struct{} // closed when Config.Done returned
 	doneCalled bool
@@ -44,15 +43,15 @@ type space struct {
 }
 
 func newSpace(h *Handler, uffd *os.File, mm uint32, lay *layout, tag int) (*space, error) {
+	uffd, err := pollable(uffd)
+	if err != nil {
+		return nil, err
+	}
 	fd, err := linux.RawFd(uffd)
 	if err != nil {
 		return nil, err
 	}
-	wake, err := linux.NewEventfd()
-	if err != nil {
-		return nil, err
-	}
-	return &space{h: h, uffd: uffd, fd: fd, mm: mm, lay: lay, tag: tag, wake: wake, done: make(chan struct{})}, nil
+	return &space{h: h, uffd: uffd, fd: fd, mm: mm, lay: lay, tag: tag, done: make(chan struct{})}, nil
 }
 
 // run serves the space until every page is in and Done returned, the
@@ -63,9 +62,16 @@ func (s *space) run() error {
 	s.h.log.Debug("serving lazy pages", "uffd", s.fd, "tag", s.tag, "pending_pages", s.lay.pending, "ranges", len(ranges))
 	err := s.waitDelay()
 	if err == nil {
+		err = s.waitTurn()
+	}
+	if err == nil {
 		err = s.prefetch(ranges)
 	}
+	s.h.turns.leave(s)
 	for err == nil {
+		if err = s.arm(); err != nil {
+			break
+		}
 		if s.finished() {
 			s.h.log.Debug("space complete", "uffd", s.fd, "tag", s.tag)
 			return nil
@@ -81,10 +87,7 @@ func (s *space) run() error {
 	return err
 }
 
-func (s *space) close() {
-	s.uffd.Close()
-	s.wake.Close()
-}
+func (s *space) close() { s.uffd.Close() }
 
 // finished reports whether everything is in and Done has returned.
 func (s *space) finished() bool {
@@ -98,7 +101,7 @@ func (s *space) finished() bool {
 				s.h.cfg.Done(s.tag)
 			}
 			close(s.done)
-			_ = s.wake.Signal()
+			s.poke()
 		}()
 	}
 	select {
@@ -107,24 +110,6 @@ func (s *space) finished() bool {
 	default:
 		return false
 	}
-}
-
-// step handles the queued messages, then waits for more (or for Done).
-func (s *space) step() error {
-	if s.h.stopped() {
-		return errStop
-	}
-	if err := s.drain(); err != nil {
-		return err
-	}
-	ready, err := linux.PollReadable([]int{s.fd, s.wake.Fd()}, -1)
-	if err != nil {
-		return err
-	}
-	if ready[1] {
-		return s.wake.Clear()
-	}
-	return nil
 }
 
 // drain reads and handles every queued message.
@@ -137,19 +122,28 @@ func (s *space) drain() error {
 		if n == 0 {
 			return nil
 		}
-		msgs := s.msgs // the array is reused by nested drains
-		for i := range n {
-			if err := s.handle(&msgs[i]); err != nil {
-				return err
-			}
+		if err := s.handleBatch(n); err != nil {
+			return err
 		}
 	}
 }
 
-func (s *space) handle(m *linux.UffdMsg) error {
+// handleBatch handles the first n messages of s.msgs, just read.
+func (s *space) handleBatch(n int) error {
+	msgs, at := s.msgs, time.Now() // the array is reused by nested drains
+	for i := range n {
+		if err := s.handle(&msgs[i], at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handle handles one message, read at at.
+func (s *space) handle(m *linux.UffdMsg, at time.Time) error {
 	switch m.Event() {
 	case linux.UffdEventPagefault:
-		return s.fault(m.PagefaultAddress() &^ (pageSize - 1))
+		return s.fault(m.PagefaultAddress()&^(pageSize-1), at)
 	case linux.UffdEventFork:
 		return s.fork(int(m.ForkUffd()))
 	case linux.UffdEventRemap:
@@ -177,9 +171,9 @@ func (s *space) fork(fd int) error {
 	return nil
 }
 
-// fault answers a page fault at page addr.
-func (s *space) fault(addr uint64) error {
-	start := time.Now()
+// fault answers a page fault at page addr, read at start: its service
+// time runs from there to the copy that answered it.
+func (s *space) fault(addr uint64, start time.Time) error {
 	if !s.lay.isPending(addr) {
 		s.h.count(func(st *Stats) { st.ZeroFaults++ })
 		return s.zero(addr)
@@ -187,6 +181,8 @@ func (s *space) fault(addr uint64) error {
 	a := s.lay.find(addr)
 	orig := a.origOf(addr)
 	var copied uint64
+	s.h.gate.enter()
+	defer s.h.gate.leave()
 	found, err := s.h.cfg.Source.FindChunk(s.mm, orig, func(cstart uint64, data []byte) error {
 		var err error
 		copied, err = s.apply(cstart, data)
@@ -203,7 +199,7 @@ func (s *space) fault(addr uint64) error {
 	if s.lay.isPending(addr) {
 		// The chunk did not cover the page after all (moved meanwhile):
 		// the fault is still queued in the kernel; answer it.
-		return s.fault(addr)
+		return s.fault(addr, start)
 	}
 	return nil
 }
