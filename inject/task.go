@@ -13,6 +13,22 @@ import (
 // work on it.
 var ErrTargetGone = errors.New("target task is gone")
 
+// ExitError is the ErrTargetGone of a task whose exit the tracer's wait
+// reported, and so consumed: if the tracer is also its parent, the exit
+// status is no longer there for anyone else to wait for.
+type ExitError struct {
+	Status linux.WaitStatus
+}
+
+func (e *ExitError) Error() string {
+	if e.Status.Signaled() {
+		return fmt.Sprintf("%v: killed by signal %d", ErrTargetGone, e.Status.Signal())
+	}
+	return fmt.Sprintf("%v: exited with status %d", ErrTargetGone, e.Status.ExitStatus())
+}
+
+func (e *ExitError) Is(target error) bool { return target == ErrTargetGone }
+
 // ErrUnexpectedStop is returned when a task stops for a reason the engine
 // does not expect (for example a group stop during injection).
 var ErrUnexpectedStop = errors.New("unexpected stop")
@@ -158,12 +174,9 @@ func (t *Task) wait() (linux.WaitStatus, error) {
 		return 0, err
 	}
 	switch {
-	case ws.Exited():
+	case ws.Exited(), ws.Signaled():
 		t.attached = false
-		return ws, fmt.Errorf("%w: exited with status %d", ErrTargetGone, ws.ExitStatus())
-	case ws.Signaled():
-		t.attached = false
-		return ws, fmt.Errorf("%w: killed by signal %d", ErrTargetGone, ws.Signal())
+		return ws, &ExitError{Status: ws}
 	}
 	return ws, nil
 }

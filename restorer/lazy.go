@@ -264,6 +264,12 @@ func (lz *lazyState) removeGuard(pid int) {
 	t, err := lz.tr.Seize(pid, suspend)
 	if err != nil {
 		lz.log.Info("cannot seize the process to remove the guard (gone?)", "pid", pid, "err", err)
+		if ee := (*inject.ExitError)(nil); errors.As(err, &ee) {
+			if lz.reaped == nil {
+				lz.reaped = map[int]linux.WaitStatus{}
+			}
+			lz.reaped[pid] = ee.Status // for Process.Wait
+		}
 		return
 	}
 	defer func() {

@@ -49,6 +49,9 @@ type lazyState struct {
 	// mu is held while a process is seized again (removeGuard), and by
 	// Process.Wait to reap the root: the two waits must not cross.
 	mu sync.Mutex
+	// reaped holds the wait status of a process that died while
+	// removeGuard seized it, whose exit its wait consumed (guarded by mu).
+	reaped map[int]linux.WaitStatus
 }
 
 // guardInfo says what to undo in a process once its pages are in.

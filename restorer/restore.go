@@ -133,6 +133,9 @@ func (p *Process) Wait() (linux.WaitStatus, error) {
 	if p.lazy != nil {
 		p.lazy.mu.Lock()
 		defer p.lazy.mu.Unlock()
+		if ws, ok := p.lazy.reaped[p.PID]; ok {
+			return ws, nil // it died while seized to remove its guard
+		}
 	}
 	_, ws, err := linux.Wait4(p.PID, linux.WALL)
 	return ws, err

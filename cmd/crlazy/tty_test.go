@@ -155,7 +155,8 @@ func testShellJob(t *testing.T, extra ...string) {
 		t.Fatal(err)
 	}
 	if err := restore.Wait(); restore.ProcessState.ExitCode() != 128+int(syscall.SIGKILL) {
-		t.Errorf("restore ended with %v, want exit %d (the job was killed)", err, 128+int(syscall.SIGKILL))
+		log, _ := os.ReadFile(dir + ".restore.log")
+		t.Errorf("restore ended with %v, want exit %d (the job was killed); log:\n%s", err, 128+int(syscall.SIGKILL), log)
 	}
 }
 
