@@ -82,11 +82,37 @@ func (c *collector) pipeOf(ft *fileTable, o openFd) (*pipeState, error) {
 		return nil, unsupported(fmt.Sprintf("the pipes of the tree hold more than %d bytes", maxTreePipeBytes), "%s", o.what)
 	}
 	ft.pipeBytes += len(data)
-	p := &pipeState{id: uint32(len(ft.pipeIDs) + 1), size: size, data: data, what: o.what, fifo: o.kind == kindFifo}
+	p := &pipeState{id: pipeID(ft, o), size: size, data: data, what: o.what, fifo: o.kind == kindFifo}
+	for _, q := range ft.pipeIDs {
+		if q.id == p.id {
+			return nil, fmt.Errorf("%s and %s: two pipes with id %d", q.what, o.what, p.id)
+		}
+	}
 	ft.pipes[key] = p
 	ft.pipeIDs = append(ft.pipeIDs, p)
 	c.log.Debug("pipe saved", "what", o.what, "pipe_id", p.id, "size", size, "queued", len(data))
 	return p, nil
+}
+
+// fifoIDBase is where FIFO ids start, above the inode numbers pipes get
+// their ids from.
+const fifoIDBase = 1 << 31
+
+// pipeID names a pipe by its inode number, as criu does and as /proc
+// shows it (pipe:[INODE]: the key of --inherit-fd); pipefs numbers its
+// inodes with 32 bits. A FIFO, whose inode belongs to its file system,
+// gets the next id from fifoIDBase.
+func pipeID(ft *fileTable, o openFd) uint32 {
+	if o.kind != kindFifo {
+		return uint32(o.st.Ino)
+	}
+	n := uint32(fifoIDBase)
+	for _, p := range ft.pipeIDs {
+		if p.fifo && p.id >= n {
+			n = p.id + 1
+		}
+	}
+	return n
 }
 
 // readPipe returns the capacity of the pipe behind descriptor o of pid
@@ -160,8 +186,13 @@ func (ft *fileTable) warnExternalPipes(log *slog.Logger) {
 			if p.ends&pipeReadEnd == 0 {
 				end = "read"
 			}
-			log.Warn("a pipe's "+end+" end is not in the dumped tree; after restore nothing will be connected to it",
-				"fd", p.what, "fifo", p.fifo)
+			if p.fifo {
+				log.Warn("a FIFO's "+end+" end is not in the dumped tree; after restore nothing will be connected to it until a process opens the FIFO",
+					"fd", p.what)
+				continue
+			}
+			log.Warn(fmt.Sprintf("a pipe's %s end is not in the dumped tree; after restore nothing will be connected to it, unless a descriptor of the right end is given with --inherit-fd fd[N]:pipe:[%d]", end, p.id),
+				"fd", p.what)
 		}
 	}
 }

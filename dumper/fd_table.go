@@ -17,7 +17,7 @@ type fileTable struct {
 	byInode map[[2]uint64]uint32     // identity files
 	descs   map[descKey][]descRef    // descriptors seen, by inode and kind
 	pipes   map[[2]uint64]*pipeState // pipes and FIFOs, by inode
-	pipeIDs []*pipeState             // in pipe id order
+	pipeIDs []*pipeState             // in the order found
 	// pipeBytes counts the pipe data held until the store is written.
 	pipeBytes int
 	tids      map[int]bool // every thread of the tree (pidfds must point inside)

@@ -23,6 +23,9 @@ type treeFiles struct {
 	// objs: crlazy's copy of a description, by file id, once made.
 	objs    map[uint32]*os.File
 	pipes   map[uint32]*pipeObj     // by pipe id, once made
+	// inherited: the files replaced by a descriptor of crlazy's
+	// (--inherit-fd, fd_inherit.go), in objs from the start.
+	inherited map[uint32]bool
 	content map[uint32]*pipeContent // by pipe id, as loaded
 	holders map[uint32]int          // file id -> descriptor tables that hold it
 	tids    map[int]bool            // every thread of the image (pidfds point inside)
@@ -40,7 +43,8 @@ type pipeContent struct {
 // descriptor record that is not a plain file, before anything is created.
 func loadTreeFiles(r *store.Reader, imgs []*image) (*treeFiles, error) {
 	tf := &treeFiles{objs: map[uint32]*os.File{}, pipes: map[uint32]*pipeObj{},
-		content: map[uint32]*pipeContent{}, holders: map[uint32]int{}, tids: map[int]bool{}}
+		content: map[uint32]*pipeContent{}, holders: map[uint32]int{}, tids: map[int]bool{},
+		inherited: map[uint32]bool{}}
 	for _, img := range imgs {
 		tf.files = img.files
 		for _, tid := range img.pstree.GetThreads() {

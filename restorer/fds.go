@@ -20,11 +20,11 @@ const openFlagsDrop = linux.OCreat | linux.OExcl | linux.OTrunc | linux.ONoctty 
 // checkFiles verifies, before anything is created, that every file the
 // image refers to by path is there, of the type and size it had (the
 // other kinds are checked by loadTreeFiles).
-func checkFiles(img *image, mem *memObjects) error {
+func checkFiles(img *image, mem *memObjects, inherited map[uint32]bool) error {
 	for id, f := range img.files {
 		reg := f.GetReg()
-		if f.GetType() != fdinfo.FdTypes_REG || reg == nil || mem.remapped(id) {
-			continue // deleted files are made again (fd_ghost.go)
+		if f.GetType() != fdinfo.FdTypes_REG || reg == nil || mem.remapped(id) || inherited[id] {
+			continue // deleted files are made again (fd_ghost.go); inherited ones are given
 		}
 		st, err := linux.Stat(reg.GetName())
 		if err != nil {

@@ -60,6 +60,9 @@ type Options struct {
 	// foreground if it was (criu's --shell-job). false: an image holding
 	// such a terminal is refused.
 	ShellJob bool
+	// InheritFds replace resources of the image by descriptors of
+	// crlazy's (criu's --inherit-fd); they stay the caller's.
+	InheritFds []InheritFd
 	// FileLocks takes the file locks of the image again (criu's
 	// --file-locks). false: an image holding one is refused before
 	// anything is created.
@@ -282,6 +285,10 @@ func prepare(r *store.Reader, tr *inject.Tracer, opts Options, log *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
+	if err := files.inherit(opts.InheritFds); err != nil {
+		files.close()
+		return nil, err
+	}
 	if files.mem, err = loadMemObjects(r, files.files); err != nil {
 		return nil, err
 	}
@@ -294,7 +301,7 @@ func prepare(r *store.Reader, tr *inject.Tracer, opts Options, log *slog.Logger)
 				return nil, err
 			}
 		}
-		if err := checkFiles(img, files.mem); err != nil {
+		if err := checkFiles(img, files.mem, files.inherited); err != nil {
 			return nil, err
 		}
 		rs := &restorer{img: img, tr: tr, log: log.With("pid", img.pid), lazy: opts.LazyPages, pages: opts.Pages}

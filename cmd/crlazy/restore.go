@@ -23,6 +23,7 @@ type restoreFlags struct {
 	record     bool
 	prefillMiB uint64
 	pages      restorePageFlags
+	inherit    []string
 	fs         *pflag.FlagSet
 }
 
@@ -42,6 +43,7 @@ func parseRestore(args []string) (*restoreFlags, int, bool) {
 	fs.BoolVar(&f.opts.ExtUnixSk, "ext-unix-sk", false, "reconnect by name the datagram UNIX sockets connected outside the tree")
 	fs.BoolVarP(&f.opts.ShellJob, "shell-job", "j", false, "restore the tree onto this terminal, in the foreground if it was")
 	fs.BoolVar(&f.opts.FileLocks, "file-locks", false, "take again the file locks of the image (default: refuse an image holding one)")
+	fs.StringArrayVar(&f.inherit, "inherit-fd", nil, "fd[N]:KEY: give the tree crlazy's descriptor N in place of KEY, pipe:[INODE] or a file's path (repeatable)")
 	if st, ok := parseFlags(fs, args); !ok {
 		return nil, st, false
 	}
@@ -50,6 +52,11 @@ func parseRestore(args []string) (*restoreFlags, int, bool) {
 		return nil, 2, false
 	}
 	if err := f.pages.check(); err != nil {
+		fmt.Fprintf(os.Stderr, "crlazy restore: %v\n", err)
+		return nil, 2, false
+	}
+	var err error
+	if f.opts.InheritFds, err = parseInheritFds(f.inherit); err != nil {
 		fmt.Fprintf(os.Stderr, "crlazy restore: %v\n", err)
 		return nil, 2, false
 	}

@@ -13,7 +13,8 @@ import (
 // spawnLazyDaemon runs the restore in a background crlazy that serves the
 // lazy pages, and returns once the process runs there.
 func spawnLazyDaemon(f *restoreFlags, args []string) int {
-	out, err := daemon.Spawn(append([]string{"restore"}, args...))
+	args, extra := daemonInheritArgs(args, f.opts.InheritFds, daemon.ExtraFd)
+	out, err := daemon.Spawn(append([]string{"restore"}, args...), extra...)
 	if err != nil {
 		return fail("restore", err)
 	}

@@ -31,10 +31,14 @@ var ErrNoReport = errors.New("daemon exited without reporting")
 // IsDaemon reports whether this process is a daemon started by Spawn.
 func IsDaemon() bool { return os.Getenv(envVar) != "" }
 
+// ExtraFd is the descriptor of the daemon that gets Spawn's first extra
+// file; the others follow.
+const ExtraFd = statusFd + 1
+
 // Spawn starts this program again with args as a daemon and waits for its
 // report: the text after "ok " on success, an error with its message
-// otherwise.
-func Spawn(args []string) (string, error) {
+// otherwise. The daemon also gets extra, from descriptor ExtraFd on.
+func Spawn(args []string, extra ...*os.File) (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return "", err
@@ -46,7 +50,7 @@ func Spawn(args []string) (string, error) {
 	defer pr.Close()
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", envVar, statusFd))
-	cmd.ExtraFiles = []*os.File{pw}
+	cmd.ExtraFiles = append([]*os.File{pw}, extra...)
 	// A process group of its own, but the caller's session: a restored
 	// process whose session was the caller's (a service started from a
 	// shell) stays in it.
