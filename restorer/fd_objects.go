@@ -21,16 +21,16 @@ import (
 type treeFiles struct {
 	files map[uint32]*fdinfo.FileEntry // every file of the image, by id
 	// objs: crlazy's copy of a description, by file id, once made.
-	objs    map[uint32]*os.File
-	pipes   map[uint32]*pipeObj     // by pipe id, once made
+	objs  map[uint32]*os.File
+	pipes map[uint32]*pipeObj // by pipe id, once made
 	// inherited: the files replaced by a descriptor of crlazy's
 	// (--inherit-fd, fd_inherit.go), in objs from the start.
 	inherited map[uint32]bool
-	content map[uint32]*pipeContent // by pipe id, as loaded
-	holders map[uint32]int          // file id -> descriptor tables that hold it
-	tids    map[int]bool            // every thread of the image (pidfds point inside)
-	mem     *memObjects             // shared memory, memfds, deleted files (mem_objects.go)
-	tty     *ttyRestore             // terminals (fd_tty*.go); nil when none
+	content   map[uint32]*pipeContent // by pipe id, as loaded
+	holders   map[uint32]int          // file id -> descriptor tables that hold it
+	tids      map[int]bool            // every thread of the image (pidfds point inside)
+	mem       *memObjects             // shared memory, memfds, deleted files (mem_objects.go)
+	tty       *ttyRestore             // terminals (fd_tty*.go); nil when none
 }
 
 // pipeContent is what a pipe held at the dump.
