@@ -25,6 +25,10 @@ type Options struct {
 	// (package netlock) from before they are read until a restore
 	// removes it. false: a tree holding one is refused.
 	TCPEstablished bool
+	// TCPSkipInFlight drops the connections waiting in the accept queue
+	// of a listening socket (criu's --tcp-skip-in-flight). false: a tree
+	// holding one is refused.
+	TCPSkipInFlight bool
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
 	// Pages receives the page chunks instead of the local store (a page
@@ -114,6 +118,7 @@ func dump(opts Options) (Stats, error) {
 	d.files.tty = newTTYDump(opts.ShellJob, log)
 	d.files.locks = newLockDump(opts.FileLocks, t, log)
 	d.net = newNetDump(opts.TCPEstablished, log, d.files.tids)
+	d.net.skipInFlight = opts.TCPSkipInFlight
 	// A bug that panics here must not take the tree down with crlazy: a
 	// tracee left with the single-step flag of an injected call would die
 	// of SIGTRAP once its tracer is gone. Let it go, and its traffic, first.

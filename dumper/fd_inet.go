@@ -140,8 +140,13 @@ func (n *netDump) inspectListener(s *inetSock) error {
 		return err
 	}
 	s.backlog, s.queued = d.WQueue, d.RQueue
-	if s.queued > 0 {
-		n.log.Warn("connections waiting in a listening socket's accept queue are lost (their peers see a reset)",
+	switch {
+	case s.queued > 0 && !n.skipInFlight:
+		// criu refuses them too unless told to drop them.
+		return unsupported(fmt.Sprintf("%d connections wait in the accept queue of this listener (%s) and cannot be saved; "+
+			"dump with --tcp-skip-in-flight to drop them (their clients see a reset)", s.queued, s.local), "%s", s.o.what)
+	case s.queued > 0:
+		n.log.Warn("connections waiting in a listening socket's accept queue are dropped (--tcp-skip-in-flight; their peers see a reset)",
 			"fd", s.o.what, "address", s.local, "pending", s.queued)
 	}
 	return nil

@@ -28,16 +28,17 @@ const maxTreeTCPBytes = 256 << 20
 // (crlazy's copies, kept open until the dump ends). Used from the dump's
 // goroutine only.
 type netDump struct {
-	established bool // --tcp-established
-	log         *slog.Logger
-	diag        map[[2]int]map[uint64]linux.InetDiag // (family, proto) -> inode -> socket
-	lock        *netlock.Lock
-	netns       uint64 // SO_NETNS_COOKIE of crlazy's network namespace, once read
-	tids        map[int]bool
-	paused      []*os.File          // in repair mode, until finish or abort
-	sockets     []*fdinfo.FileEntry // every inet socket saved
-	streams     []savedStream
-	bytes       int
+	established  bool // --tcp-established
+	skipInFlight bool // --tcp-skip-in-flight
+	log          *slog.Logger
+	diag         map[[2]int]map[uint64]linux.InetDiag // (family, proto) -> inode -> socket
+	lock         *netlock.Lock
+	netns        uint64 // SO_NETNS_COOKIE of crlazy's network namespace, once read
+	tids         map[int]bool
+	paused       []*os.File          // in repair mode, until finish or abort
+	sockets      []*fdinfo.FileEntry // every inet socket saved
+	streams      []savedStream
+	bytes        int
 }
 
 // savedStream is a connection saved, written with its socket's record

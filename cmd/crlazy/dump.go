@@ -23,6 +23,7 @@ func runDump(args []string) int {
 	pf.add(fs)
 	lf.add(fs)
 	fs.BoolVar(&opts.TCPEstablished, "tcp-established", false, "save established TCP connections (their traffic is held until restore)")
+	fs.BoolVar(&opts.TCPSkipInFlight, "tcp-skip-in-flight", false, "drop the connections waiting in a listener's accept queue (default: refuse)")
 	addGhostLimit(fs, &opts.GhostLimit)
 	fs.BoolVar(&opts.ExtUnixSk, "ext-unix-sk", false, "save datagram UNIX sockets connected outside the tree (restore reconnects them by name)")
 	fs.BoolVarP(&opts.ShellJob, "shell-job", "j", false, "save the terminal outside the tree the processes use (restore puts them on its own)")

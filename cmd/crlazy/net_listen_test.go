@@ -279,3 +279,53 @@ func TestListenerOptions(t *testing.T) {
 	}
 	t.Logf("%v", after)
 }
+
+// TestTCPInFlight: a connection waiting in a listener's accept queue (the
+// server has not accepted it) cannot be saved: the dump refuses, as criu
+// does, naming --tcp-skip-in-flight, and leaves the server running; with
+// that flag it drops the connection and the restored listener accepts
+// new ones.
+func TestTCPInFlight(t *testing.T) {
+	testutil.RequirePriv(t)
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is installed by scripts/setup.sh: %v", err)
+	}
+	port := strconv.Itoa(freePort(t))
+	src := `import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+print("listening", flush=True)
+while True:
+    time.sleep(0.05)
+`
+	v := testutil.StartVictim(t, py, "-c", src, port)
+	v.WaitLine(t, regexp.MustCompile(`^listening$`), lineTimeout)
+	addr := "127.0.0.1:" + port
+	dialer := net.Dialer{Timeout: lineTimeout}
+	pending, err := dialer.Dial("tcp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pending.Close()
+
+	dir := filepath.Join(t.TempDir(), "img")
+	out, code := crlazy(t, "dump", "-t", strconv.Itoa(v.Pid), "-D", dir)
+	wantFailure(t, out, code, `1 connections wait in the accept queue of this listener \(127\.0\.0\.1:\d+\).*--tcp-skip-in-flight`)
+	testutil.CheckRunning(t, v.Pid)
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("a refused dump left %s", dir)
+	}
+
+	dir = dump(t, v, "--tcp-skip-in-flight")
+	v.Reap(t)
+	restoreNet(t, dir)
+	for i := 0; i < 2; i++ {
+		c, err := dialer.Dial("tcp4", addr)
+		if err != nil {
+			t.Fatalf("connect to the restored listener: %v", err)
+		}
+		c.Close()
+	}
+}
