@@ -74,8 +74,8 @@ func (sc *serverConn) request(allowed ...frameType) (header, []byte, error) {
 
 // get answers GET with the chunk that holds the page, or NOCHUNK.
 func (sc *serverConn) get(pages uffd.Source, id uint64, q pageReq) error {
-	sc.s.demand.enter()
-	defer sc.s.demand.leave()
+	sc.s.demand.Enter()
+	defer sc.s.demand.Leave()
 	var start [chunkHdrLen]byte
 	found, err := pages.FindChunk(q.mm, q.addr, func(a uint64, data []byte) error {
 		binary.BigEndian.PutUint64(start[:], a)
@@ -138,7 +138,7 @@ func (sc *serverConn) stream(pages uffd.Source, id uint64, q rangeReq) error {
 	var start, end [8]byte
 	var n uint64
 	err := pages.ChunksIn(q.mm, q.start, q.end, func(a uint64, data []byte) error {
-		sc.s.demand.wait()
+		sc.s.demand.Wait(maxBulkPause)
 		binary.BigEndian.PutUint64(start[:], a)
 		if err := sc.c.send(tChunk, id, start[:], data); err != nil {
 			return &sendError{err}

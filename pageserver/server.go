@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/crlazy/crlazy/internal/demand"
 	"io"
 	"log/slog"
 	"net"
@@ -67,7 +68,7 @@ type Server struct {
 	log    *slog.Logger
 	ln     net.Listener
 	cat    catalog
-	demand gate
+	demand demand.Gate
 	wg     sync.WaitGroup
 
 	mu     sync.Mutex // guards conns and closed

@@ -3,6 +3,7 @@ package uffd
 import (
 	"errors"
 	"fmt"
+	"github.com/crlazy/crlazy/internal/demand"
 	"io"
 	"log/slog"
 	"os"
@@ -53,7 +54,7 @@ type Handler struct {
 	stop  chan struct{}
 	once  sync.Once
 	turns *turns
-	gate  gate // demand faults in progress, which the prefetch lets pass
+	gate  demand.Gate // demand faults in progress, which the prefetch lets pass
 
 	mu      sync.Mutex // guards the fields below
 	err     error

@@ -58,7 +58,7 @@ func (s *space) prefetch(ranges [][2]uint64) error {
 		if s.h.stopped() {
 			return errStop
 		}
-		s.h.gate.wait()
+		s.h.gate.Wait(maxPrefetchPause)
 		if err := s.drain(); err != nil {
 			return err
 		}

@@ -181,8 +181,8 @@ func (s *space) fault(addr uint64, start time.Time) error {
 	a := s.lay.find(addr)
 	orig := a.origOf(addr)
 	var copied uint64
-	s.h.gate.enter()
-	defer s.h.gate.leave()
+	s.h.gate.Enter()
+	defer s.h.gate.Leave()
 	found, err := s.h.cfg.Source.FindChunk(s.mm, orig, func(cstart uint64, data []byte) error {
 		var err error
 		copied, err = s.apply(cstart, data)
