@@ -1,6 +1,7 @@
 package restorer
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -56,6 +57,13 @@ func (t *treeRestore) rootHolders(stub *inject.Task) (*inject.Task, error) {
 			continue
 		}
 		h, err := t.newHolder(creator, nil, s.pid, linux.CloneParent)
+		if errors.Is(err, ErrPidInUse) {
+			// No process has the pid, but it is still the group or
+			// session of processes outside the image.
+			t.log.Warn("cannot give the root its "+s.what+": processes outside the image still use that pid as theirs; "+
+				"the root keeps crlazy's", s.what, s.pid, "err", err)
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -112,6 +120,11 @@ func (t *treeRestore) sessionHolder(parent *restorer, sid int, flags uint64) (*h
 		return nil, nil
 	}
 	h, err := t.newHolder(parent.leader(), parent, sid, flags)
+	if errors.Is(err, ErrPidInUse) {
+		t.log.Warn("cannot recreate a session whose leader is gone: processes outside the image still use its pid as theirs; "+
+			"its members stay in their parent's session", "session", sid, "err", err)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +148,11 @@ func (t *treeRestore) groupHolder(rs *restorer, pgid int) (bool, error) {
 		return false, nil
 	}
 	h, err := t.newHolder(rs.leader(), rs, pgid, 0)
+	if errors.Is(err, ErrPidInUse) {
+		t.log.Warn("cannot recreate a process group whose leader is gone: processes outside the image still use its pid as theirs; "+
+			"keeping the inherited group", "pid", rs.img.pid, "pgid", pgid, "err", err)
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}

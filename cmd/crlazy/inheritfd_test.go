@@ -74,6 +74,7 @@ func testInheritFd(t *testing.T, extra []string) {
 
 	cmd := exec.Command(testutil.BuildVictim(t, "memcount"), "16")
 	cmd.Stdout = w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -173,3 +173,28 @@ func TestDeletedExecutable(t *testing.T) {
 		}
 	})
 }
+
+// TestRestoreGroupLeaderGone: the dumped process is in a process group
+// (and session) whose leader exited while another process outside the
+// dump still belongs to it, so that its pid is in use but no process has
+// it. The restore cannot recreate the group; it warns and restores the
+// process in crlazy's own group instead of failing.
+func TestRestoreGroupLeaderGone(t *testing.T) {
+	testutil.RequirePriv(t)
+	script := "sleep 1000 & echo other $!; " + testutil.BuildVictim(t, "memcount") + " 16 & echo dumped $!"
+	v := testutil.StartVictim(t, "/bin/sh", "-c", script)
+	other := atoi(t, v.WaitLine(t, regexp.MustCompile(`^other (\d+)$`), lineTimeout)[1])
+	pid := atoi(t, v.WaitLine(t, regexp.MustCompile(`^dumped (\d+)$`), lineTimeout)[1])
+	testutil.Adopt(t, other)
+	v.Reap(t) // the group leader is gone; sleep keeps its pid in use
+	before := v.WaitLine(t, tickRe, lineTimeout)
+	dir := filepath.Join(t.TempDir(), "img")
+	mustCrlazy(t, "dump", "-t", strconv.Itoa(pid), "-D", dir)
+	testutil.ReapGone(t, pid)
+	if got := restore(t, dir); got != pid {
+		t.Fatalf("restored pid %d, dumped %d", got, pid)
+	}
+	if after := v.WaitLine(t, tickRe, lineTimeout); atoi(t, after[1]) <= atoi(t, before[1]) {
+		t.Fatalf("counter went from %s to %s", before[1], after[1])
+	}
+}
