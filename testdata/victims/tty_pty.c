@@ -98,7 +98,10 @@ static int check_pong(const char *line, unsigned long long cur)
 
 int main(void)
 {
-	int m = posix_openpt(O_RDWR | O_NOCTTY), idx;
+	/* Non-blocking: a read that the checkpoint interrupted is restarted,
+	 * and if the bytes it was about to return were lost with the pty's
+	 * queue it must not wait for them, but go on resending. */
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK), idx;
 	struct winsize w = { .ws_row = ROWS, .ws_col = COLS };
 	char buf[512];
 	size_t have = 0;
@@ -125,6 +128,8 @@ int main(void)
 		if (poll(&p, 1, 50) <= 0)
 			continue;
 		ssize_t n = read(m, buf + have, sizeof(buf) - 1 - have);
+		if (n < 0 && errno == EAGAIN)
+			continue;
 		if (n <= 0)
 			fail_errno("read the master");
 		have += (size_t)n;
