@@ -20,11 +20,12 @@ type fileTable struct {
 	pipeIDs []*pipeState             // in the order found
 	// pipeBytes counts the pipe data held until the store is written.
 	pipeBytes int
-	tids      map[int]bool // every thread of the tree (pidfds must point inside)
-	mem       *memTable    // shared memory, memfds, deleted files (mem_objects.go)
-	unix      *unixDump    // UNIX sockets (fd_unix*.go)
-	tty       *ttyDump     // terminals (fd_tty.go)
-	locks     *lockDump    // file locks (fd_lock.go)
+	tids      map[int]bool               // every thread of the tree (pidfds must point inside)
+	mem       *memTable                  // shared memory, memfds, deleted files (mem_objects.go)
+	unix      *unixDump                  // UNIX sockets (fd_unix*.go)
+	tty       *ttyDump                   // terminals (fd_tty.go)
+	locks     *lockDump                  // file locks (fd_lock.go)
+	owners    map[uint32]*fown.FownEntry // by file id: O_ASYNC owners (fd_owner.go)
 }
 
 // descKey groups the descriptors that may share a description: all

@@ -18,6 +18,9 @@ type openFd struct {
 	kind fdKind
 	st   linux.StatInfo
 	info *proc.Fdinfo
+	// owner: who a description in signal-driven mode (O_ASYNC)
+	// signals; nil otherwise.
+	owner *linux.FileOwner
 }
 
 // statusFlags are the description's open flags without O_CLOEXEC, which
@@ -41,6 +44,9 @@ func (c *collector) collectFiles(img *image) error {
 			return err
 		}
 		if err := c.collectLocks(img.files.locks, o, id); err != nil {
+			return err
+		}
+		if err := img.files.addOwner(o, id); err != nil {
 			return err
 		}
 		img.fdinfos = append(img.fdinfos, &fdinfo.FdinfoEntry{
@@ -151,7 +157,9 @@ func (c *collector) inspectFd(fd int) (openFd, error) {
 		return o, err
 	}
 	if o.info.Flags&linux.OAsync != 0 {
-		return o, unsupported("signal-driven I/O (O_ASYNC) is not supported yet", "%s", o.what)
+		if err := c.readOwner(&o); err != nil {
+			return o, err
+		}
 	}
 	return o, nil
 }

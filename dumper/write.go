@@ -60,6 +60,9 @@ func (d *treeDump) write(w *store.Writer, pages PageSink) error {
 			return err
 		}
 	}
+	if err := d.files.writeOwners(w); err != nil {
+		return err
+	}
 	if err := d.files.writePipes(w); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package images
 
 import (
 	"fmt"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/fown"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/creds"
 	criucore "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-core"
@@ -126,6 +127,12 @@ const (
 	// process on the locked file; start and len as in struct flock, len 0
 	// to the end of the file).
 	FileLock Kind = 26
+	// FileOwner: id = file id of a description in signal-driven mode
+	// (O_ASYNC); fown.FownEntry with the process or thread it signals
+	// (pid_type F_OWNER_PID or F_OWNER_TID, pid; 0: none) and the signal
+	// (signum; 0: SIGIO). uid and euid are not restored (the restore
+	// sets the owner as root).
+	FileOwner Kind = 27
 )
 
 // Limits and values of the UNIX socket, terminal and lock records:
@@ -206,6 +213,7 @@ var kinds = [...]kindInfo{
 	UnixQueue:  {name: "unix-queue", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
 	TtyInfo:    {name: "tty-info", record: func() proto.Message { return &tty.TtyInfoEntry{} }},
 	FileLock:   {name: "file-lock", sub: func() proto.Message { return &filelock.FileLockEntry{} }},
+	FileOwner:  {name: "file-owner", record: func() proto.Message { return &fown.FownEntry{} }},
 }
 
 // Kinds returns every valid kind in numeric (= key) order.

@@ -2,6 +2,7 @@ package restorer
 
 import (
 	"fmt"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/fown"
 	"os"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/fdinfo"
@@ -26,11 +27,15 @@ type treeFiles struct {
 	// inherited: the files replaced by a descriptor of crlazy's
 	// (--inherit-fd, fd_inherit.go), in objs from the start.
 	inherited map[uint32]bool
-	content   map[uint32]*pipeContent // by pipe id, as loaded
-	holders   map[uint32]int          // file id -> descriptor tables that hold it
-	tids      map[int]bool            // every thread of the image (pidfds point inside)
-	mem       *memObjects             // shared memory, memfds, deleted files (mem_objects.go)
-	tty       *ttyRestore             // terminals (fd_tty*.go); nil when none
+	// owners of the descriptions in signal-driven mode, by file id, and
+	// those already set (fd_owner.go).
+	owners     map[uint32]*fown.FownEntry
+	ownersDone map[uint32]bool
+	content    map[uint32]*pipeContent // by pipe id, as loaded
+	holders    map[uint32]int          // file id -> descriptor tables that hold it
+	tids       map[int]bool            // every thread of the image (pidfds point inside)
+	mem        *memObjects             // shared memory, memfds, deleted files (mem_objects.go)
+	tty        *ttyRestore             // terminals (fd_tty*.go); nil when none
 }
 
 // pipeContent is what a pipe held at the dump.
@@ -62,6 +67,9 @@ func loadTreeFiles(r *store.Reader, imgs []*image) (*treeFiles, error) {
 		if err := tf.check(r, f); err != nil {
 			return nil, fmt.Errorf("file id %d: %w", id, err)
 		}
+	}
+	if err := tf.loadOwners(r); err != nil {
+		return nil, err
 	}
 	return tf, nil
 }

@@ -112,7 +112,10 @@ func (rs *restorer) placeFds(src *fdSource) error {
 		}
 		first[id] = fd
 	}
-	return rs.restoreEpolls(src, epolls, first)
+	if err := rs.restoreEpolls(src, epolls, first); err != nil {
+		return err
+	}
+	return rs.restoreOwners(first)
 }
 
 // placeFd puts the description id at fd: crlazy's copy if it has one,

@@ -297,3 +297,25 @@ func TestFdRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestFdAsync: a socket in signal-driven mode (O_ASYNC, F_SETOWN_EX,
+// F_SETSIG), as nginx's channels are, keeps its owner, its signal and its
+// flag, and keeps signalling its owner as data arrives.
+func TestFdAsync(t *testing.T) {
+	testutil.RequirePriv(t)
+	restoreModes(t, func(t *testing.T, checkpoint func(*testing.T, *testutil.Victim)) {
+		v := testutil.StartVictim(t, testutil.BuildVictim(t, "fd_async"))
+		v.WaitLine(t, regexp.MustCompile(`^ready `), lineTimeout)
+		line := regexp.MustCompile(`^async (\d+) (\d+) owner (\d+) sig (\d+) flag (\d)$`)
+		before := v.WaitLine(t, line, lineTimeout)
+		checkpoint(t, v)
+		v.WaitLine(t, line, lineTimeout)
+		after := v.WaitLine(t, line, lineTimeout)
+		if after[3] != strconv.Itoa(v.Pid) || after[4] != "1" || after[5] != "1" {
+			t.Fatalf("after restore %q: want owner %d sig 1 flag 1", after[0], v.Pid)
+		}
+		if atoi(t, after[1]) <= atoi(t, before[1]) || atoi(t, after[2]) <= atoi(t, before[2]) {
+			t.Fatalf("no new signals or bytes after restore: %q, before %q", after[0], before[0])
+		}
+	})
+}
