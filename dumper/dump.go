@@ -55,6 +55,11 @@ type Options struct {
 	// with its own (criu's --shell-job). false: such a descriptor is
 	// refused.
 	ShellJob bool
+	// LinkRemap links a file that was unlinked from the path it was
+	// opened by but has other links again beside its old name, until the
+	// restore opens it there and removes the link (criu's --link-remap).
+	// false: such a file is refused.
+	LinkRemap bool
 	// FileLocks saves the file locks (flock, POSIX, OFD) the tree holds
 	// (criu's --file-locks). false: a tree holding one is refused.
 	FileLocks bool
@@ -114,6 +119,7 @@ func dump(opts Options) (Stats, error) {
 	log.Info("tree frozen", "root", opts.PID, "processes", len(t.procs))
 	d := &treeDump{tree: t, opts: opts, log: log, files: newFileTable(t)}
 	d.files.mem.ghosts.limit = opts.GhostLimit
+	d.files.mem.ghosts.linkRemap = opts.LinkRemap
 	d.files.unix = newUnixDump(opts.ExtUnixSk, log)
 	d.files.tty = newTTYDump(opts.ShellJob, log)
 	d.files.locks = newLockDump(opts.FileLocks, t, log)
@@ -131,6 +137,7 @@ func dump(opts Options) (Stats, error) {
 	}()
 	st, err := d.run()
 	if err != nil {
+		d.files.mem.ghosts.unlinkRemaps()
 		_ = d.net.abort()
 		_ = t.release()
 		return st, err

@@ -3,7 +3,10 @@ package dumper
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -30,9 +33,15 @@ const deletedSuffix = " (deleted)"
 // the tree still has open or mapped: each is saved once, its contents
 // included, and restored as a new unlinked file in the same directory.
 type ghostTable struct {
-	limit   uint64 // the largest saved; 0: DefaultGhostLimit; at most images.GhostDataMax
-	byInode map[[2]uint64]*ghost
-	list    []*ghost // in id order
+	limit uint64 // the largest saved; 0: DefaultGhostLimit; at most images.GhostDataMax
+	// linkRemap: a file unlinked from its path but linked elsewhere is
+	// linked again beside its old name (criu's --link-remap); linked
+	// holds those links, which the restore removes (and a failed dump).
+	linkRemap  bool
+	linked     map[[2]uint64]string
+	linkedRegs map[*regfile.RegFileEntry]bool // the files named by such a link
+	byInode    map[[2]uint64]*ghost
+	list       []*ghost // in id order
 	// remaps: the REG entries (descriptions, mappings) of each ghost.
 	remaps map[*regfile.RegFileEntry]uint32
 	// mapIDs: the file id of the REG entry mappings of a ghost use.
@@ -77,6 +86,10 @@ func (gt *ghostTable) lookup(procPath, what string) (g *ghost, live string, err 
 	if g := gt.byInode[[2]uint64{st.Dev, st.Ino}]; g != nil {
 		return g, "", nil
 	}
+	if st.Nlink > 0 && gt.linkRemap && st.Mode&linux.SIfmt == linux.SIfreg {
+		name, err := gt.linkBack(procPath, strings.TrimSuffix(link, deletedSuffix), st)
+		return nil, name, wrapWhat(what, err)
+	}
 	if err := gt.check(st, what); err != nil {
 		return nil, "", err
 	}
@@ -92,6 +105,65 @@ func (gt *ghostTable) lookup(procPath, what string) (g *ghost, live string, err 
 	return g, "", nil
 }
 
+// linkRemapPrefix starts the name of a link --link-remap makes.
+const linkRemapPrefix = ".crlazy-link-remap."
+
+// linkBack links a file deleted from old but linked elsewhere under a new
+// name in old's directory, once per file, and returns that name: the
+// store refers to the file by it, and the restore opens it there and
+// removes it.
+func (gt *ghostTable) linkBack(procPath, old string, st linux.FileAttrs) (string, error) {
+	key := [2]uint64{st.Dev, st.Ino}
+	if name, ok := gt.linked[key]; ok {
+		return name, nil
+	}
+	name := filepath.Join(filepath.Dir(old), fmt.Sprintf("%s%d", linkRemapPrefix, st.Ino))
+	if err := linux.LinkProc(procPath, name); err != nil {
+		return "", fmt.Errorf("--link-remap: %w", err)
+	}
+	if gt.linked == nil {
+		gt.linked = map[[2]uint64]string{}
+	}
+	gt.linked[key] = name
+	return name, nil
+}
+
+// writeLinked marks the files the store names by a link of linkBack
+// (LINKED remaps of themselves), so that the restore removes the links.
+func (gt *ghostTable) writeLinked(w *store.Writer) error {
+	var ids []uint32
+	for reg := range gt.linkedRegs {
+		ids = append(ids, reg.GetId())
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		e := &remapfpath.RemapFilePathEntry{OrigId: proto.Uint32(id), RemapId: proto.Uint32(0),
+			RemapType: remapfpath.RemapType_LINKED.Enum()}
+		if err := w.PutRecord(images.RemapFpath, id, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// markLinked notes that reg names its file by a link of linkBack.
+func (gt *ghostTable) markLinked(reg *regfile.RegFileEntry) {
+	if reg == nil || !slices.Contains(slices.Collect(maps.Values(gt.linked)), reg.GetName()) {
+		return
+	}
+	if gt.linkedRegs == nil {
+		gt.linkedRegs = map[*regfile.RegFileEntry]bool{}
+	}
+	gt.linkedRegs[reg] = true
+}
+
+// unlinkRemaps removes the links linkBack made (a failed dump).
+func (gt *ghostTable) unlinkRemaps() {
+	for _, name := range gt.linked {
+		_ = os.Remove(name)
+	}
+}
+
 func sameInode(path string, st linux.StatInfo) bool {
 	o, err := linux.Stat(path)
 	return err == nil && o.Dev == st.Dev && o.Ino == st.Ino
@@ -104,7 +176,7 @@ func (gt *ghostTable) check(st linux.FileAttrs, what string) error {
 	case st.Mode&linux.SIfmt != linux.SIfreg:
 		return unsupported(fmt.Sprintf("a deleted file of type %#o cannot be restored", st.Mode&linux.SIfmt), "%s", what)
 	case st.Nlink > 0:
-		return unsupported("the file was unlinked from this path but has other links; saving it by one of them (criu's --link-remap) is not supported yet", "%s", what)
+		return unsupported("the file was unlinked from this path but has other links; dump with --link-remap to link it again beside its old name until the restore", "%s", what)
 	case uint64(st.Size) > limit:
 		return unsupported(fmt.Sprintf("the deleted file holds %d bytes, more than the ghost limit of %d (raise it with --ghost-limit)", st.Size, limit), "%s", what)
 	}
@@ -126,6 +198,7 @@ func (c *collector) ghostEntry(ft *fileTable, o openFd) (*fdinfo.FileEntry, erro
 	if g != nil {
 		ft.mem.ghosts.remaps[reg] = g.id
 	}
+	ft.mem.ghosts.markLinked(reg)
 	return &fdinfo.FileEntry{Type: fdinfo.FdTypes_REG.Enum(), Reg: reg}, nil
 }
 
@@ -145,7 +218,9 @@ func deletedMapped(procPath, what string, st linux.StatInfo, ft *fileTable) (uin
 		return 0, err
 	}
 	if g == nil {
-		return ft.byIdentity(live, st, linux.ORdonly), nil
+		id := ft.byIdentity(live, st, linux.ORdonly)
+		gt.markLinked(ft.entries[id-1].GetReg())
+		return id, nil
 	}
 	if id, ok := gt.mapIDs[g.id]; ok {
 		return id, nil
@@ -170,6 +245,9 @@ func (gt *ghostTable) write(w *store.Writer) error {
 		regs = append(regs, reg)
 	}
 	sort.Slice(regs, func(i, j int) bool { return regs[i].GetId() < regs[j].GetId() })
+	if err := gt.writeLinked(w); err != nil {
+		return err
+	}
 	for _, reg := range regs {
 		e := &remapfpath.RemapFilePathEntry{OrigId: reg.Id, RemapId: proto.Uint32(gt.remaps[reg]),
 			RemapType: remapfpath.RemapType_GHOST.Enum()}

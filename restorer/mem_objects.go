@@ -1,7 +1,10 @@
 package restorer
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"os"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/fdinfo"
@@ -28,6 +31,7 @@ type memObjects struct {
 	memfds map[uint32]*memObj   // by inode id
 	ghosts map[uint32]*ghostObj // by ghost id
 	remaps map[uint32]uint32    // REG file id -> ghost id
+	linked []string             // links made by dump --link-remap, removed once restored
 	views  map[viewKey]*os.File // descriptions mappings use
 	files  map[uint32]*fdinfo.FileEntry
 }
@@ -119,10 +123,34 @@ func (m *memObjects) loadGhosts(r *store.Reader) error {
 		})
 }
 
+// removeLinks removes the links --link-remap made at dump, once the tree
+// has opened its files through them: the files are again linked only
+// where they were.
+func (m *memObjects) removeLinks(log *slog.Logger) {
+	if m == nil {
+		return
+	}
+	for _, name := range m.linked {
+		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("cannot remove a link made by dump --link-remap", "path", name, "err", err)
+		}
+	}
+	m.linked = nil
+}
+
 func (m *memObjects) loadRemaps(r *store.Reader) error {
 	return eachRecord(r, images.RemapFpath, func() *remapfpath.RemapFilePathEntry { return &remapfpath.RemapFilePathEntry{} },
 		func(id uint32, e *remapfpath.RemapFilePathEntry) error {
 			reg := m.files[id].GetReg()
+			if e.GetRemapType() == remapfpath.RemapType_LINKED {
+				// A link --link-remap made at dump: opened by its
+				// name, then removed (removeLinks).
+				if e.GetOrigId() != id || reg == nil {
+					return badImage("link remap of file %d: no such file", id)
+				}
+				m.linked = append(m.linked, reg.GetName())
+				return nil
+			}
 			g := m.ghosts[e.GetRemapId()]
 			switch {
 			case e.GetOrigId() != id || reg == nil || g == nil:

@@ -251,6 +251,7 @@ func restore(opts Options) (*Process, error) {
 		return nil, net.keptLock(err)
 	}
 	net.release(log)
+	t.files.mem.removeLinks(log)
 	if err := t.detach(); err != nil {
 		return nil, err
 	}

@@ -28,7 +28,8 @@ func runDump(args []string) int {
 	fs.BoolVar(&opts.ExtUnixSk, "ext-unix-sk", false, "save datagram UNIX sockets connected outside the tree (restore reconnects them by name)")
 	fs.BoolVarP(&opts.ShellJob, "shell-job", "j", false, "save the terminal outside the tree the processes use (restore puts them on its own)")
 	fs.BoolVar(&opts.FileLocks, "file-locks", false, "save the file locks (flock, POSIX, OFD) the processes hold (default: refuse a tree holding one)")
-	later := notYet(fs, "track-mem", "pre-dump", "link-remap")
+	fs.BoolVar(&opts.LinkRemap, "link-remap", false, "link a file deleted from its path but linked elsewhere again beside its old name, until the restore (default: refuse it)")
+	later := notYet(fs, "track-mem", "pre-dump")
 	if st, ok := parseFlags(fs, args); !ok {
 		return st
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -197,4 +198,71 @@ func TestRestoreGroupLeaderGone(t *testing.T) {
 	if after := v.WaitLine(t, tickRe, lineTimeout); atoi(t, after[1]) <= atoi(t, before[1]) {
 		t.Fatalf("counter went from %s to %s", before[1], after[1])
 	}
+}
+
+// TestLinkRemap: a file open in the tree was unlinked from the path it was
+// opened by but is still linked elsewhere. The dump refuses it unless
+// --link-remap, which links it again beside its old name; the restore
+// opens it there and removes that link, and the process goes on writing
+// into the same file (seen through its other link).
+func TestLinkRemap(t *testing.T) {
+	testutil.RequirePriv(t)
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is installed by scripts/setup.sh: %v", err)
+	}
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := `import os, sys, time
+d = sys.argv[1]
+a, b = os.path.join(d, "a"), os.path.join(d, "sub", "b")
+f = open(a, "w+")
+os.link(a, b)
+os.unlink(a)
+n = 0
+while True:
+    n += 1
+    f.seek(0)
+    f.write("count %08d\n" % n)
+    f.flush()
+    print("wrote", n, flush=True)
+    time.sleep(0.05)
+`
+	v := testutil.StartVictim(t, py, "-c", src, dir)
+	wrote := regexp.MustCompile(`^wrote (\d+)$`)
+	v.WaitLine(t, wrote, lineTimeout)
+	img := filepath.Join(t.TempDir(), "img")
+	out, code := crlazy(t, "dump", "-t", strconv.Itoa(v.Pid), "-D", img)
+	wantFailure(t, out, code, `unlinked from this path but has other links; dump with --link-remap`)
+	testutil.CheckRunning(t, v.Pid)
+
+	img = dump(t, v, "--link-remap")
+	links, _ := filepath.Glob(filepath.Join(dir, ".crlazy-link-remap.*"))
+	if len(links) != 1 {
+		t.Fatalf("after the dump: links %q, want one beside the old name", links)
+	}
+	v.Reap(t)
+	before := atoi(t, strings.Fields(readFile(t, filepath.Join(dir, "sub", "b")))[1])
+	if pid := restore(t, img); pid != v.Pid {
+		t.Fatalf("restored pid %d, dumped %d", pid, v.Pid)
+	}
+	if _, err := os.Stat(links[0]); err == nil {
+		t.Errorf("the link %s is still there after the restore", links[0])
+	}
+	v.WaitLine(t, wrote, lineTimeout)
+	v.WaitLine(t, wrote, lineTimeout)
+	if after := atoi(t, strings.Fields(readFile(t, filepath.Join(dir, "sub", "b")))[1]); after <= before {
+		t.Fatalf("the file holds count %d after restore, %d before", after, before)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

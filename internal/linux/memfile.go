@@ -118,3 +118,14 @@ func Reopen(f *os.File, flags int) (*os.File, error) {
 	}
 	return os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fd), flags&^unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 }
+
+// LinkProc makes newPath a hard link to the file the /proc link procPath
+// (/proc/PID/fd/N, /proc/PID/map_files/...) names, which must still have
+// a link somewhere (a file without any cannot be linked again).
+func LinkProc(procPath, newPath string) error {
+	err := unix.Linkat(unix.AT_FDCWD, procPath, unix.AT_FDCWD, newPath, unix.AT_SYMLINK_FOLLOW)
+	if err != nil {
+		return &os.LinkError{Op: "link", Old: procPath, New: newPath, Err: err}
+	}
+	return nil
+}
