@@ -94,6 +94,13 @@ func (gt *ghostTable) lookup(procPath, what string) (g *ghost, live string, err 
 		return nil, "", err
 	}
 	g = &ghost{id: uint32(len(gt.list) + 1), name: strings.TrimSuffix(link, deletedSuffix), open: procPath, st: st}
+	if st.Mode&linux.SIfmt == linux.SIfdir {
+		// A deleted working directory: made again empty (it was).
+		g.st.Size = 0
+		gt.byInode[[2]uint64{st.Dev, st.Ino}] = g
+		gt.list = append(gt.list, g)
+		return g, "", nil
+	}
 	if err := linux.DataRanges(f, st.Size, func(off, n int64) error {
 		g.data = append(g.data, [2]uint64{uint64(off), uint64(off + n)})
 		return nil
@@ -173,6 +180,8 @@ func sameInode(path string, st linux.StatInfo) bool {
 func (gt *ghostTable) check(st linux.FileAttrs, what string) error {
 	limit := min(cmp.Or(gt.limit, DefaultGhostLimit), images.GhostDataMax)
 	switch {
+	case st.Mode&linux.SIfmt == linux.SIfdir && st.Nlink == 0:
+		return nil // a deleted directory (a cwd): nothing to save but its attributes
 	case st.Mode&linux.SIfmt != linux.SIfreg:
 		return unsupported(fmt.Sprintf("a deleted file of type %#o cannot be restored", st.Mode&linux.SIfmt), "%s", what)
 	case st.Nlink > 0:

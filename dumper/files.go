@@ -191,10 +191,19 @@ func (c *collector) collectFs(img *image) error {
 		if err != nil {
 			return err
 		}
-		if strings.HasSuffix(path, " (deleted)") {
-			return unsupported("a deleted directory cannot be restored", "%s %s", name, path)
+		switch {
+		case strings.HasSuffix(path, deletedSuffix) && name == "cwd":
+			// Saved as a ghost directory: made again and removed at restore.
+			id, err := deletedMapped(fmt.Sprintf("/proc/%d/cwd", c.pid), name+" "+path, st, img.files)
+			if err != nil {
+				return err
+			}
+			ids[i] = id
+		case strings.HasSuffix(path, deletedSuffix):
+			return unsupported("a deleted root directory cannot be restored", "%s %s", name, path)
+		default:
+			ids[i] = img.files.byIdentity(path, st, linux.ORdonly|linux.ODirectory)
 		}
-		ids[i] = img.files.byIdentity(path, st, linux.ORdonly|linux.ODirectory)
 	}
 	img.fs.CwdId = proto.Uint32(ids[0])
 	img.fs.RootId = proto.Uint32(ids[1])

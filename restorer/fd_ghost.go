@@ -17,18 +17,32 @@ import (
 // "name (deleted)") and unlinked at once, or else an O_TMPFILE there; its
 // contents, size, owner, mode and times are the dumped ones.
 func (g *ghostObj) build(r *store.Reader) error {
+	e := g.entry
+	if e.GetMode()&linux.SIfmt == linux.SIfdir {
+		f, err := createGhostDir(g.name)
+		if err != nil {
+			return err
+		}
+		g.f = f
+		return g.setAttrs(f)
+	}
 	f, err := createGhost(g.name)
 	if err != nil {
 		return err
 	}
 	g.f = f
-	e := g.entry
 	if err := f.Truncate(int64(e.GetSize())); err != nil {
 		return err
 	}
 	if err := fillPieces(r, images.GhostBytes, g.id, f, e.GetSize(), images.GhostBytesMax); err != nil {
 		return err
 	}
+	return g.setAttrs(f)
+}
+
+// setAttrs gives the remade file its owner, mode and times.
+func (g *ghostObj) setAttrs(f *os.File) error {
+	e := g.entry
 	if err := f.Chown(int(e.GetUid()), int(e.GetGid())); err != nil {
 		return err
 	}
@@ -38,6 +52,30 @@ func (g *ghostObj) build(r *store.Reader) error {
 	at, mt := e.GetAtim(), e.GetMtim()
 	return linux.Futimens(f, linux.Timespec{Sec: int64(at.GetTvSec()), Nsec: int64(at.GetTvUsec()) * 1000},
 		linux.Timespec{Sec: int64(mt.GetTvSec()), Nsec: int64(mt.GetTvUsec()) * 1000})
+}
+
+// createGhostDir makes a removed directory again: a new directory under
+// its old name (or, if that is taken, a temporary one beside it), opened
+// and removed at once, so that a process can be put in it (fchdir) and
+// /proc shows "name (deleted)" as before.
+func createGhostDir(name string) (*os.File, error) {
+	path := name
+	if err := os.Mkdir(path, ghostMode|0o100); errors.Is(err, fs.ErrExist) {
+		if path, err = os.MkdirTemp(filepath.Dir(name), ".crlazy-ghost-dir."); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrFileChanged, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrFileChanged, err)
+	}
+	f, err := os.Open(path)
+	if rerr := os.Remove(path); err == nil && rerr != nil {
+		f.Close()
+		return nil, rerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // ghostMode is the mode a ghost is created with, before it gets its own:

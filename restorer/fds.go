@@ -173,8 +173,7 @@ func (rs *restorer) openFd(fd int, f *fdinfo.FileEntry, cloexec bool) error {
 func (rs *restorer) restoreFs() error {
 	t := rs.leader()
 	// Both paths are as seen from our root, so chdir before chroot.
-	cwd := rs.img.files[rs.img.fs.GetCwdId()].GetReg().GetName()
-	if err := rs.pathCall("chdir", linux.SysChdir, cwd); err != nil {
+	if err := rs.restoreCwd(); err != nil {
 		return err
 	}
 	root := rs.img.files[rs.img.fs.GetRootId()].GetReg().GetName()
@@ -185,6 +184,27 @@ func (rs *restorer) restoreFs() error {
 	}
 	_, err := t.Syscall("umask", linux.SysUmask, uint64(rs.img.fs.GetUmask()))
 	return err
+}
+
+// restoreCwd sets the working directory: by its path, or, if it had been
+// removed, into the directory made again for it (fd_ghost.go).
+func (rs *restorer) restoreCwd() error {
+	id := rs.img.fs.GetCwdId()
+	mem := rs.files.mem
+	if !mem.remapped(id) {
+		return rs.pathCall("chdir", linux.SysChdir, rs.img.files[id].GetReg().GetName())
+	}
+	t := rs.leader()
+	g := mem.ghosts[mem.remaps[id]]
+	fd, err := newMapFds().install(t, g.f)
+	if err != nil {
+		return fmt.Errorf("deleted cwd %s: %w", g.name, err)
+	}
+	defer t.Close(fd)
+	if _, err := t.Syscall("fchdir", linux.SysFchdir, uint64(fd)); err != nil {
+		return fmt.Errorf("deleted cwd %s: %w", g.name, err)
+	}
+	return nil
 }
 
 // pathCall runs a system call whose only argument is a path.

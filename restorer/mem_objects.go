@@ -115,7 +115,8 @@ func (m *memObjects) loadMemfds(r *store.Reader) error {
 func (m *memObjects) loadGhosts(r *store.Reader) error {
 	return eachRecord(r, images.GhostFile, func() *ghostfile.GhostFileEntry { return &ghostfile.GhostFileEntry{} },
 		func(id uint32, e *ghostfile.GhostFileEntry) error {
-			if e.GetSize() > images.GhostDataMax || e.GetMode()&linux.SIfmt != linux.SIfreg || !e.GetChunks() {
+			dir := e.GetMode()&linux.SIfmt == linux.SIfdir && e.GetSize() == 0 // a deleted cwd
+			if e.GetSize() > images.GhostDataMax || (e.GetMode()&linux.SIfmt != linux.SIfreg && !dir) || !e.GetChunks() {
 				return badImage("deleted file %d: mode %#o, %d bytes (at most %d)", id, e.GetMode(), e.GetSize(), images.GhostDataMax)
 			}
 			m.ghosts[id] = &ghostObj{id: id, entry: e}

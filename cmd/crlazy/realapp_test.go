@@ -266,3 +266,30 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestDeletedCwd: a process whose working directory was removed comes back
+// in a directory made again and removed at once: /proc shows the same
+// "name (deleted)" and nothing is left at the old path.
+func TestDeletedCwd(t *testing.T) {
+	testutil.RequirePriv(t)
+	restoreModes(t, func(t *testing.T, checkpoint func(*testing.T, *testutil.Victim)) {
+		gone := filepath.Join(t.TempDir(), "gone")
+		if err := os.Mkdir(gone, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		v := testutil.StartVictim(t, "/bin/sh", "-c", `cd "$1" && rmdir "$1" && exec "$2" 16`, "sh", gone,
+			testutil.BuildVictim(t, "memcount"))
+		v.WaitLine(t, regexp.MustCompile(`^ready `), lineTimeout)
+		before := v.WaitLine(t, tickRe, lineTimeout)
+		checkpoint(t, v)
+		if after := v.WaitLine(t, tickRe, lineTimeout); atoi(t, after[1]) <= atoi(t, before[1]) {
+			t.Fatalf("counter went from %s to %s", before[1], after[1])
+		}
+		if link, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", v.Pid)); err != nil || link != gone+" (deleted)" {
+			t.Errorf("restored cwd %q (%v), want %q", link, err, gone+" (deleted)")
+		}
+		if _, err := os.Stat(gone); err == nil {
+			t.Errorf("%s exists after the restore", gone)
+		}
+	})
+}
