@@ -2,6 +2,7 @@ package dumper
 
 import (
 	"fmt"
+	ipcshm "github.com/checkpoint-restore/go-criu/v8/crit/images/ipc-shm"
 	"os"
 	"sort"
 
@@ -23,6 +24,7 @@ type memTable struct {
 	objList  []*memObject             // in id order
 	memfdMap map[memfdMapKey]uint32   // file id of the MEMFD entry a mapping uses
 	ghosts   ghostTable
+	sysv     map[int]*ipcshm.IpcShmEntry // System V segments, by id (sysvshm.go)
 }
 
 // memObject is one shared memory object: anonymous (memfd nil) or a memfd.
@@ -98,6 +100,9 @@ func (o *memObject) unclaimed() [][2]uint64 { return subtractRanges(o.data, o.cl
 // writeObjects stores the records of the shared memory objects, memfds
 // and deleted files (their pages outside mappings are read now).
 func (mt *memTable) write(w *store.Writer) error {
+	if err := mt.writeSysv(w); err != nil {
+		return err
+	}
 	for _, o := range mt.objList {
 		var err error
 		if o.memfd == nil {

@@ -125,7 +125,7 @@ func (c *collector) vmaKind(m proc.Mapping, e *vma.VmaEntry, flags *uint32, ft *
 		*flags |= linux.MapAnonymous
 		return c.anonSharedVMA(m, e, ft)
 	case strings.HasPrefix(m.Path, "/SYSV"):
-		return 0, area{}, unsupported("System V shared memory (shmget, shmat) is not supported", "%s", vmaWhat(m))
+		return c.sysvVMA(m, e, ft) // sysvshm.go
 	case strings.HasPrefix(m.Path, memfdPrefix) && m.Deleted:
 		return c.memfdVMA(m, e, ft)
 	}

@@ -3,6 +3,7 @@ package images
 import (
 	"fmt"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/fown"
+	ipcshm "github.com/checkpoint-restore/go-criu/v8/crit/images/ipc-shm"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/creds"
 	criucore "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-core"
@@ -133,7 +134,18 @@ const (
 	// (signum; 0: SIGIO). uid and euid are not restored (the restore
 	// sets the owner as root).
 	FileOwner Kind = 27
+	// SysvShm: id = segment id (shmid); ipc_shm.IpcShmEntry, a System V
+	// shared memory segment the tree has attached (key, owner, mode with
+	// SHM_DEST if it was removed, size). Its mappings are VmaAreaSysvipc
+	// areas whose shmid is the segment's.
+	SysvShm Kind = 28
+	// SysvShmBytes: id = segment id, sub = offset; wrapperspb.BytesValue,
+	// a piece of the segment's contents (all-zero pieces are left out).
+	SysvShmBytes Kind = 29
 )
+
+// SysvShmBytesMax bounds a piece of a segment's contents.
+const SysvShmBytesMax = 64 << 10
 
 // Limits and values of the UNIX socket, terminal and lock records:
 // UnixQueueMax bounds the bytes saved for one socket (and so one
@@ -187,33 +199,35 @@ type kindInfo struct {
 
 // kinds is indexed by Kind; the zero entry is the invalid kind.
 var kinds = [...]kindInfo{
-	Inventory:  {name: "inventory", record: func() proto.Message { return &inventory.InventoryEntry{} }},
-	Pstree:     {name: "pstree", record: func() proto.Message { return &pstree.PstreeEntry{} }},
-	Core:       {name: "core", record: func() proto.Message { return &criucore.CoreEntry{} }},
-	Mm:         {name: "mm", record: func() proto.Message { return &mm.MmEntry{} }},
-	Pagemap:    {name: "pagemap", sub: func() proto.Message { return &pagemap.PagemapEntry{} }},
-	Fdinfo:     {name: "fdinfo", sub: func() proto.Message { return &fdinfo.FdinfoEntry{} }},
-	Files:      {name: "files", record: func() proto.Message { return &fdinfo.FileEntry{} }},
-	Fs:         {name: "fs", record: func() proto.Message { return &fs.FsEntry{} }},
-	Ids:        {name: "ids", record: func() proto.Message { return &criucore.TaskKobjIdsEntry{} }},
-	Creds:      {name: "creds", record: func() proto.Message { return &creds.CredsEntry{} }},
-	Sigacts:    {name: "sigacts", sub: func() proto.Message { return &criusa.SaEntry{} }},
-	Seccomp:    {name: "seccomp", record: func() proto.Message { return &seccomp.SeccompEntry{} }},
-	PipeData:   {name: "pipe-data", record: func() proto.Message { return &pipedata.PipeDataEntry{} }},
-	PipeBytes:  {name: "pipe-bytes", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
-	TCPStream:  {name: "tcp-stream", record: func() proto.Message { return &tcpstream.TcpStreamEntry{} }},
-	TCPQueue:   {name: "tcp-queue", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
-	NetLock:    {name: "netlock", record: func() proto.Message { return &wrapperspb.StringValue{} }},
-	Shmem:      {name: "shmem", record: func() proto.Message { return &wrapperspb.UInt64Value{} }},
-	MemfdInode: {name: "memfd-inode", record: func() proto.Message { return &memfd.MemfdInodeEntry{} }},
-	MemfdBytes: {name: "memfd-bytes", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
-	GhostFile:  {name: "ghost-file", record: func() proto.Message { return &ghostfile.GhostFileEntry{} }},
-	GhostBytes: {name: "ghost-bytes", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
-	RemapFpath: {name: "remap-fpath", record: func() proto.Message { return &remapfpath.RemapFilePathEntry{} }},
-	UnixQueue:  {name: "unix-queue", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
-	TtyInfo:    {name: "tty-info", record: func() proto.Message { return &tty.TtyInfoEntry{} }},
-	FileLock:   {name: "file-lock", sub: func() proto.Message { return &filelock.FileLockEntry{} }},
-	FileOwner:  {name: "file-owner", record: func() proto.Message { return &fown.FownEntry{} }},
+	Inventory:    {name: "inventory", record: func() proto.Message { return &inventory.InventoryEntry{} }},
+	Pstree:       {name: "pstree", record: func() proto.Message { return &pstree.PstreeEntry{} }},
+	Core:         {name: "core", record: func() proto.Message { return &criucore.CoreEntry{} }},
+	Mm:           {name: "mm", record: func() proto.Message { return &mm.MmEntry{} }},
+	Pagemap:      {name: "pagemap", sub: func() proto.Message { return &pagemap.PagemapEntry{} }},
+	Fdinfo:       {name: "fdinfo", sub: func() proto.Message { return &fdinfo.FdinfoEntry{} }},
+	Files:        {name: "files", record: func() proto.Message { return &fdinfo.FileEntry{} }},
+	Fs:           {name: "fs", record: func() proto.Message { return &fs.FsEntry{} }},
+	Ids:          {name: "ids", record: func() proto.Message { return &criucore.TaskKobjIdsEntry{} }},
+	Creds:        {name: "creds", record: func() proto.Message { return &creds.CredsEntry{} }},
+	Sigacts:      {name: "sigacts", sub: func() proto.Message { return &criusa.SaEntry{} }},
+	Seccomp:      {name: "seccomp", record: func() proto.Message { return &seccomp.SeccompEntry{} }},
+	PipeData:     {name: "pipe-data", record: func() proto.Message { return &pipedata.PipeDataEntry{} }},
+	PipeBytes:    {name: "pipe-bytes", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
+	TCPStream:    {name: "tcp-stream", record: func() proto.Message { return &tcpstream.TcpStreamEntry{} }},
+	TCPQueue:     {name: "tcp-queue", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
+	NetLock:      {name: "netlock", record: func() proto.Message { return &wrapperspb.StringValue{} }},
+	Shmem:        {name: "shmem", record: func() proto.Message { return &wrapperspb.UInt64Value{} }},
+	MemfdInode:   {name: "memfd-inode", record: func() proto.Message { return &memfd.MemfdInodeEntry{} }},
+	MemfdBytes:   {name: "memfd-bytes", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
+	GhostFile:    {name: "ghost-file", record: func() proto.Message { return &ghostfile.GhostFileEntry{} }},
+	GhostBytes:   {name: "ghost-bytes", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
+	RemapFpath:   {name: "remap-fpath", record: func() proto.Message { return &remapfpath.RemapFilePathEntry{} }},
+	UnixQueue:    {name: "unix-queue", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
+	TtyInfo:      {name: "tty-info", record: func() proto.Message { return &tty.TtyInfoEntry{} }},
+	FileLock:     {name: "file-lock", sub: func() proto.Message { return &filelock.FileLockEntry{} }},
+	FileOwner:    {name: "file-owner", record: func() proto.Message { return &fown.FownEntry{} }},
+	SysvShm:      {name: "sysv-shm", record: func() proto.Message { return &ipcshm.IpcShmEntry{} }},
+	SysvShmBytes: {name: "sysv-shm-bytes", sub: func() proto.Message { return &wrapperspb.BytesValue{} }},
 }
 
 // Kinds returns every valid kind in numeric (= key) order.

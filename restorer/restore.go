@@ -210,6 +210,16 @@ func restore(opts Options) (*Process, error) {
 	if err := t.buildMemObjects(r, pageSource(opts, r)); err != nil { // mem_build.go
 		return nil, err
 	}
+	sv, err := buildSysv(r, log) // System V shared memory: sysvshm.go
+	if err != nil {
+		return nil, err
+	}
+	svDone := false
+	defer func() {
+		if !svDone {
+			sv.abort()
+		}
+	}()
 	log.Debug("images loaded and checked", "after", time.Since(start), "processes", len(t.procs))
 	ux, err := buildUnix(r, t.files, opts, log) // UNIX sockets: fd_unix*.go
 	if err != nil {
@@ -252,6 +262,8 @@ func restore(opts Options) (*Process, error) {
 	}
 	net.release(log)
 	t.files.mem.removeLinks(log)
+	sv.finish()
+	svDone = true
 	if err := t.detach(); err != nil {
 		return nil, err
 	}

@@ -49,6 +49,9 @@ func (rs *restorer) mapVMAs() error {
 }
 
 func (rs *restorer) mapVMA(v *vma.VmaEntry, fds *mapFds) error {
+	if v.GetStatus()&images.VmaAreaSysvipc != 0 {
+		return rs.sysvAttach(int(v.GetShmid()), v.GetStart(), int(v.GetProt())) // sysvshm.go
+	}
 	t := rs.leader()
 	length := v.GetEnd() - v.GetStart()
 	flags := int(v.GetFlags()) | linux.MapFixed

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -293,19 +294,28 @@ func TestMemGhostLimit(t *testing.T) {
 	waitProgress(t, v, ghostTick, 1, last)
 }
 
-// TestMemSysVRefused: System V shared memory is refused at dump, naming
-// the area, and the victim goes on.
-func TestMemSysVRefused(t *testing.T) {
+// TestMemSysV: System V shared memory, as PostgreSQL uses it. A keyed
+// segment shared by a parent and its child, and a private one removed
+// while attached (SHM_DEST), come back with their ids, key, mode,
+// contents and attachments: the child goes on counting in the first, the
+// parent finds its pattern in the second and IPC_STAT still answers for
+// the first's id. The keyed segment outlives the dumped tree (the restore
+// takes it over); the removed one is made again with its id.
+func TestMemSysV(t *testing.T) {
 	testutil.RequirePriv(t)
-	v := testutil.StartVictim(t, testutil.BuildVictim(t, "mem_sysv"))
-	v.WaitLine(t, regexp.MustCompile(`^ready \d+$`), lineTimeout)
-	dir := filepath.Join(t.TempDir(), "img")
-	out, code := crlazy(t, "dump", "-t", strconv.Itoa(v.Pid), "-D", dir)
-	wantFailure(t, out, code, `vma [0-9a-f]+-[0-9a-f]+ /SYSV0+: System V shared memory \(shmget, shmat\) is not supported`)
-	testutil.CheckRunning(t, v.Pid)
-	tick := regexp.MustCompile(`^tick (\d+)$`)
-	first := v.WaitLine(t, tick, lineTimeout)
-	waitProgress(t, v, tick, 1, first)
+	restoreModes(t, func(t *testing.T, checkpoint func(*testing.T, *testutil.Victim)) {
+		key := fmt.Sprintf("%#x", 0x5eed0000|os.Getpid()&0xffff)
+		v := testutil.StartVictim(t, testutil.BuildVictim(t, "mem_sysv"), key)
+		m := v.WaitLine(t, regexp.MustCompile(`^ready \d+ \d+ (\d+) (\d+)$`), lineTimeout)
+		t.Cleanup(func() { _ = exec.Command("ipcrm", "-m", m[1]).Run() })
+		tick := regexp.MustCompile(`^tick (\d+) child (\d+)$`)
+		before := v.WaitLine(t, tick, lineTimeout)
+		checkpoint(t, v)
+		after := waitProgress(t, v, tick, 1, before)
+		if atoi(t, after[2]) <= atoi(t, before[2]) {
+			t.Fatalf("the child's count went from %s to %s", before[2], after[2])
+		}
+	})
 }
 
 // TestMemSourceSide: a source-side lazy dump (--lazy-pages) of memfds
