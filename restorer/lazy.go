@@ -260,6 +260,9 @@ func (lz *lazyState) removeGuard(pid int) {
 	}
 	lz.mu.Lock()
 	defer lz.mu.Unlock()
+	if st, err := proc.ReadStat(pid); err != nil || st.StartTime != g.start {
+		return // gone (and its pid maybe another's): nothing to undo
+	}
 	suspend, _ := inject.SuspendSeccomp()
 	t, err := lz.tr.Seize(pid, suspend)
 	if err != nil {
@@ -276,6 +279,10 @@ func (lz *lazyState) removeGuard(pid int) {
 		_ = t.Restore()
 		_ = t.Detach()
 	}()
+	if st, err := proc.ReadStat(pid); err != nil || st.StartTime != g.start {
+		lz.log.Info("the process is gone; its pid belongs to another now", "pid", pid)
+		return
+	}
 	if err := t.FindSyscallInsn(); err != nil {
 		lz.log.Warn("cannot remove the guard descriptor", "pid", pid, "fd", g.fd, "err", err)
 		return

@@ -3,7 +3,9 @@ package restorer
 import (
 	"errors"
 	"fmt"
+	"github.com/crlazy/crlazy/internal/proc"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -32,8 +34,11 @@ const (
 // lazyState is what a lazy restore keeps running once the tree runs: the
 // store, the tracer (to remove the guards later) and the handler.
 type lazyState struct {
-	root   int
-	pids   []int
+	root int
+	pids []int
+	// pidfds of the processes, opened while they were surely ours
+	// (traced): kill must never hit a process that reused a pid.
+	pidfds []*os.File
 	guards map[int]guardInfo // by pid
 	mm     uint32            // the root's, whose working set is recorded
 	digest uint64
@@ -60,6 +65,7 @@ type guardInfo struct {
 	uffdIno uint64
 	pdeath  uint32 // the dumped parent-death signal, set back at the end
 	root    bool   // the root, whose parent-death signal the guard replaced
+	start   uint64 // the process's start time: a later holder of the pid is not it
 }
 
 // startLazy starts serving the lazy areas of every process of the tree.
@@ -115,9 +121,18 @@ func (lz *lazyState) add(rs *restorer) error {
 	if err != nil {
 		return err
 	}
+	pst, err := proc.ReadStat(rs.img.pid)
+	if err != nil {
+		return err
+	}
 	lz.guards[rs.img.pid] = guardInfo{fd: rs.guard, uffdIno: st.Ino, pdeath: rs.img.core.GetThreadCore().GetPdeathSig(),
-		root: rs.isRoot()}
+		root: rs.isRoot(), start: pst.StartTime}
+	pidfd, err := linux.PidfdOpen(rs.img.pid)
+	if err != nil {
+		return err
+	}
 	lz.pids = append(lz.pids, rs.img.pid)
+	lz.pidfds = append(lz.pidfds, pidfd)
 	filled := rs.prefilled()
 	var filledBytes uint64
 	for _, f := range filled {
@@ -141,8 +156,8 @@ func (lz *lazyState) verify() {
 // kill ends the restored tree: a page it needs cannot be served.
 func (lz *lazyState) kill(err error) {
 	lz.log.Error("killing the restored process: its memory cannot be served", "err", err)
-	for _, pid := range lz.pids {
-		_ = linux.Kill(pid, linux.SIGKILL)
+	for _, pidfd := range lz.pidfds {
+		_ = linux.PidfdKill(pidfd)
 	}
 }
 
@@ -161,6 +176,9 @@ func (lz *lazyState) wait() error {
 		}
 	}
 	lz.close()
+	for _, pidfd := range lz.pidfds { // the handler is stopped: no kill comes after this
+		pidfd.Close()
+	}
 	if err != nil && !errors.Is(err, uffd.ErrStopped) {
 		return err
 	}

@@ -131,3 +131,15 @@ func KcmpSame(pid1, pid2, typ int) (bool, error) {
 	}
 	return r == 0, nil
 }
+
+// PidfdKill sends SIGKILL to the process behind pidfd: never to another
+// process that reused its pid. A process already gone is no error.
+func PidfdKill(pidfd *os.File) error {
+	err := control(pidfd, func(fd uintptr) error {
+		return unix.PidfdSendSignal(int(fd), unix.SIGKILL, nil, 0)
+	})
+	if err == unix.ESRCH {
+		return nil
+	}
+	return os.NewSyscallError("pidfd_send_signal", err)
+}
