@@ -89,6 +89,9 @@ func (c *collector) classifyVMA(m proc.Mapping, ft *fileTable) (*vma.VmaEntry, a
 	if m.VmFlags.Has(proc.VmNoReserve) {
 		flags |= linux.MapNoreserve
 	}
+	if m.VmFlags.Has(proc.VmLocked) { // mlock(2)ed: locked again at restore
+		flags |= linux.MapLocked
+	}
 	status, a, err := c.vmaKind(m, e, &flags, ft)
 	if err != nil {
 		return nil, area{}, err

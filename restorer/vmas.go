@@ -54,7 +54,9 @@ func (rs *restorer) mapVMA(v *vma.VmaEntry, fds *mapFds) error {
 	}
 	t := rs.leader()
 	length := v.GetEnd() - v.GetStart()
-	flags := int(v.GetFlags()) | linux.MapFixed
+	// Not MAP_LOCKED: it would fault every page in now, before the pages
+	// are filled or registered for lazy faults; finishVMAs locks them.
+	flags := int(v.GetFlags())&^linux.MapLocked | linux.MapFixed
 	prot := linux.ProtRead | linux.ProtWrite
 	fd := -1
 	status := v.GetStatus()
@@ -112,6 +114,21 @@ func (rs *restorer) mapFd(v *vma.VmaEntry, fds map[fileKey]int) (int, error) {
 	}
 	fds[k] = fd
 	return fd, nil
+}
+
+// lockVMA locks an area that was mlock(2)ed at the dump: at once if its
+// pages are in, as they fault in (MLOCK_ONFAULT) if they come lazily,
+// since nothing serves a fault yet.
+func (rs *restorer) lockVMA(v *vma.VmaEntry) error {
+	if v.GetFlags()&linux.MapLocked == 0 || !restorable(v) {
+		return nil
+	}
+	flags := uint64(0)
+	if rs.lazy && lazyVMA(v) {
+		flags = linux.MlockOnfault
+	}
+	_, err := rs.leader().Syscall("mlock2", linux.SysMlock2, v.GetStart(), v.GetEnd()-v.GetStart(), flags)
+	return err
 }
 
 // fillPages writes the stored chunks that fall in the eager ranges into
@@ -236,6 +253,9 @@ func (rs *restorer) fillZeroes() error {
 // finishVMAs gives every area its final protection.
 func (rs *restorer) finishVMAs() error {
 	for _, v := range rs.img.mm.GetVmas() {
+		if err := rs.lockVMA(v); err != nil {
+			return fmt.Errorf("%s: %w", vmaName(v), err)
+		}
 		if !restorable(v) || v.GetStatus()&images.VmaFileShared != 0 || rs.files.mem.objectOf(v) != nil {
 			continue // mapped with its final protection
 		}

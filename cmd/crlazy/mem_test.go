@@ -353,3 +353,20 @@ func TestMemSourceSide(t *testing.T) {
 	waitLog(t, log, allInRe, lineTimeout)
 	memSharingGoesOn(t, v, lastP, lastC)
 }
+
+// TestMemLocked: an area locked with mlock(2) is locked again after a
+// restore (VmLck counts it), eagerly and lazily, with its contents.
+func TestMemLocked(t *testing.T) {
+	testutil.RequirePriv(t)
+	restoreModes(t, func(t *testing.T, checkpoint func(*testing.T, *testutil.Victim)) {
+		v := testutil.StartVictim(t, testutil.BuildVictim(t, "mem_lock"))
+		v.WaitLine(t, regexp.MustCompile(`^ready `), lineTimeout)
+		tick := regexp.MustCompile(`^tick (\d+)$`)
+		before := v.WaitLine(t, tick, lineTimeout)
+		checkpoint(t, v)
+		waitProgress(t, v, tick, 1, before)
+		if got := statusLine(t, v.Pid, "VmLck"); got != "1024 kB" {
+			t.Errorf("VmLck %q after restore, want 1024 kB", got)
+		}
+	})
+}

@@ -41,6 +41,7 @@ const (
 	SysArchPrctl         = unix.SYS_ARCH_PRCTL
 	SysChroot            = unix.SYS_CHROOT
 	SysMlock             = unix.SYS_MLOCK
+	SysMlock2            = unix.SYS_MLOCK2
 	SysSetTidAddress     = unix.SYS_SET_TID_ADDRESS
 	SysExitGroup         = unix.SYS_EXIT_GROUP
 	SysOpenat            = unix.SYS_OPENAT
@@ -86,6 +87,8 @@ const (
 	MapAnonymous      = unix.MAP_ANONYMOUS
 	MapGrowsdown      = unix.MAP_GROWSDOWN
 	MapNoreserve      = unix.MAP_NORESERVE
+	MapLocked         = unix.MAP_LOCKED
+	MlockOnfault      = unix.MLOCK_ONFAULT
 	MapFixedNoreplace = unix.MAP_FIXED_NOREPLACE
 
 	MremapMaymove = unix.MREMAP_MAYMOVE
