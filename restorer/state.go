@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/timer"
 	"github.com/crlazy/crlazy/inject"
@@ -273,6 +275,7 @@ func (rs *restorer) lowerRlimit(buf linux.Addr, res int, want linux.Rlimit64) er
 // values.
 func (rs *restorer) restoreProcessMisc() error {
 	tc := rs.img.core.GetTc()
+	rs.restoreOomScoreAdj(int(tc.GetOomScoreAdj()))
 	return runCalls(rs.leader(), []call{
 		{"personality", linux.SysPersonality, []uint64{uint64(tc.GetPersonality())}, false},
 		{"PR_SET_CHILD_SUBREAPER", linux.SysPrctl, []uint64{linux.PrSetChildSubreaper, 1}, !tc.GetChildSubreaper()},
@@ -280,6 +283,23 @@ func (rs *restorer) restoreProcessMisc() error {
 		{"PR_SET_DUMPABLE", linux.SysPrctl, []uint64{linux.PrSetDumpable, uint64(rs.img.mm.GetDumpable())},
 			rs.img.mm.Dumpable == nil || rs.img.mm.GetDumpable() > 1},
 	})
+}
+
+// restoreOomScoreAdj sets the process's OOM killer adjustment again.
+// Lowering it below the value the process started with (crlazy's) takes
+// CAP_SYS_RESOURCE; without it the restore goes on and says so.
+func (rs *restorer) restoreOomScoreAdj(adj int) {
+	if adj < -1000 || adj > 1000 {
+		rs.log.Warn("oom_score_adj out of range in the image; left as it is", "oom_score_adj", adj)
+		return
+	}
+	path := fmt.Sprintf("/proc/%d/oom_score_adj", rs.img.pid)
+	if cur, err := proc.ReadIntFile(path); err == nil && cur == int64(adj) {
+		return
+	}
+	if err := os.WriteFile(path, []byte(strconv.Itoa(adj)), 0); err != nil {
+		rs.log.Warn("cannot set oom_score_adj again (lowering it takes CAP_SYS_RESOURCE)", "oom_score_adj", adj, "err", err)
+	}
 }
 
 // call is one injected system call; skip leaves it out.

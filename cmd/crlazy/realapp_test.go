@@ -293,3 +293,20 @@ func TestDeletedCwd(t *testing.T) {
 		}
 	})
 }
+
+// TestOomScoreAdj: the OOM killer adjustment of a process (raised here, as
+// a service manager does for workers it would sacrifice first) is set
+// again after restore.
+func TestOomScoreAdj(t *testing.T) {
+	testutil.RequirePriv(t)
+	v := testutil.StartVictim(t, testutil.BuildVictim(t, "memcount"), "16")
+	v.WaitLine(t, regexp.MustCompile(`^ready `), lineTimeout)
+	path := fmt.Sprintf("/proc/%d/oom_score_adj", v.Pid)
+	if err := os.WriteFile(path, []byte("321"), 0); err != nil {
+		t.Fatal(err)
+	}
+	checkpoint(t, v)
+	if got := strings.TrimSpace(readFile(t, path)); got != "321" {
+		t.Fatalf("oom_score_adj %s after restore, want 321", got)
+	}
+}
