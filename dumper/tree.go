@@ -3,6 +3,7 @@ package dumper
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/crlazy/crlazy/inject"
 	"github.com/crlazy/crlazy/internal/linux"
@@ -87,10 +88,11 @@ func freezeOne(tr *inject.Tracer, pid, ppid int) (*process, error) {
 	}
 	suspend, _ := inject.SuspendSeccomp()
 	tasks, err := tr.SeizeThreads(pid, suspend)
-	if errors.Is(err, inject.ErrTargetGone) && ppid != 0 {
-		// It died before we got to it: a zombie now, its parent being
+	if (errors.Is(err, inject.ErrTargetGone) || linux.IsErrno(err, linux.EPERM)) && ppid != 0 {
+		// It died before we got to it (ptrace refuses an exiting task
+		// with EPERM): a zombie now or in a moment, its parent being
 		// frozen.
-		if st, serr := proc.ReadStat(pid); serr == nil && st.State == 'Z' {
+		if st, ok := awaitZombie(pid); ok {
 			p.zombie, p.status, p.stat = true, st.ExitCode, st
 			return p, nil
 		}
@@ -100,6 +102,21 @@ func freezeOne(tr *inject.Tracer, pid, ppid int) (*process, error) {
 	}
 	p.tasks = tasks
 	return p, nil
+}
+
+// awaitZombie waits a little for pid, which is exiting, to be a zombie.
+func awaitZombie(pid int) (*proc.Stat, bool) {
+	for i := 0; i < 100; i++ {
+		st, err := proc.ReadStat(pid)
+		if err != nil {
+			return nil, false
+		}
+		if st.State == 'Z' {
+			return st, true
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil, false
 }
 
 // release lets every frozen task go on as it was.

@@ -310,3 +310,20 @@ func TestOomScoreAdj(t *testing.T) {
 		t.Fatalf("oom_score_adj %s after restore, want 321", got)
 	}
 }
+
+// TestDumpForkStorm dumps, again and again, a shell that runs short-lived
+// commands without pause: the dump often finds a child that exits while
+// it freezes the tree (ptrace then refuses it with EPERM, or it is gone),
+// which must be saved as the zombie it becomes, never fail the dump.
+func TestDumpForkStorm(t *testing.T) {
+	testutil.RequirePriv(t)
+	v := testutil.StartVictim(t, "/bin/sh", "-c", "echo started; while :; do /bin/true; done")
+	v.WaitLine(t, regexp.MustCompile(`^started$`), lineTimeout)
+	for i := range 15 {
+		dir := filepath.Join(t.TempDir(), fmt.Sprintf("img%d", i))
+		if out, code := crlazy(t, "dump", "-t", strconv.Itoa(v.Pid), "-D", dir, "--leave-running"); code != 0 {
+			t.Fatalf("dump %d: exit %d: %s", i, code, out)
+		}
+	}
+	testutil.CheckRunning(t, v.Pid)
+}
