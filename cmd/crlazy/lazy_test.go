@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -54,9 +55,22 @@ func parentOf(t *testing.T, pid int) int {
 // subreaper).
 func adoptDaemon(t *testing.T, pid int) {
 	t.Helper()
-	if st, err := proc.ReadStat(pid); err == nil && strings.Contains(st.Comm, "crlazy") {
+	if isCrlazy(t, pid) {
 		testutil.Adopt(t, pid)
 	}
+}
+
+// isCrlazy tells whether pid runs the crlazy under test. A restored
+// process whose lazy handler has already exited is the test binary's
+// child (a subreaper), whose name also holds "crlazy": a test that took
+// its parent for the handler would kill itself.
+func isCrlazy(t *testing.T, pid int) bool {
+	t.Helper()
+	if pid == os.Getpid() {
+		return false
+	}
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	return err == nil && exe == testutil.BuildCrlazy(t)
 }
 
 // waitLog waits until the log file has a line matching re and returns it.
@@ -231,6 +245,9 @@ func TestLazyHandlerKilled(t *testing.T) {
 	v.Reap(t)
 	pid, _ := lazyRestore(t, dir)
 	daemon := parentOf(t, pid)
+	if !isCrlazy(t, daemon) {
+		t.Fatalf("the restored process's parent %d is not its lazy handler: the handler ended before the test could kill it", daemon)
+	}
 	if err := syscall.Kill(daemon, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
