@@ -39,7 +39,8 @@ func testThreads(t *testing.T, checkpoint func(*testing.T, *testutil.Victim)) {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			out, _ := exec.Command("sh", "-c", "grep -H 'Sig\\|State' /proc/"+itoa(v.Pid)+"/task/*/status").CombinedOutput()
+			out, _ := exec.Command("sh", "-c", "grep -H 'Sig\\|State\\|ShdPnd' /proc/"+itoa(v.Pid)+"/task/*/status; "+
+				"grep -H . /proc/"+itoa(v.Pid)+"/task/*/wchan; echo").CombinedOutput()
 			t.Logf("%s", out)
 		}
 	})
