@@ -3,10 +3,8 @@ package dumper
 import (
 	"cmp"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 
@@ -39,6 +37,7 @@ type ghostTable struct {
 	// holds those links, which the restore removes (and a failed dump).
 	linkRemap  bool
 	linked     map[[2]uint64]string
+	linkNames  map[string]bool                // the names in linked
 	linkedRegs map[*regfile.RegFileEntry]bool // the files named by such a link
 	byInode    map[[2]uint64]*ghost
 	list       []*ghost // in id order
@@ -132,6 +131,10 @@ func (gt *ghostTable) linkBack(procPath, old string, st linux.FileAttrs) (string
 		gt.linked = map[[2]uint64]string{}
 	}
 	gt.linked[key] = name
+	if gt.linkNames == nil {
+		gt.linkNames = map[string]bool{}
+	}
+	gt.linkNames[name] = true
 	return name, nil
 }
 
@@ -155,7 +158,7 @@ func (gt *ghostTable) writeLinked(w *store.Writer) error {
 
 // markLinked notes that reg names its file by a link of linkBack.
 func (gt *ghostTable) markLinked(reg *regfile.RegFileEntry) {
-	if reg == nil || !slices.Contains(slices.Collect(maps.Values(gt.linked)), reg.GetName()) {
+	if reg == nil || !gt.linkNames[reg.GetName()] {
 		return
 	}
 	if gt.linkedRegs == nil {

@@ -82,12 +82,11 @@ func (c *collector) pipeOf(ft *fileTable, o openFd) (*pipeState, error) {
 		return nil, unsupported(fmt.Sprintf("the pipes of the tree hold more than %d bytes", maxTreePipeBytes), "%s", o.what)
 	}
 	ft.pipeBytes += len(data)
-	p := &pipeState{id: pipeID(ft, o), size: size, data: data, what: o.what, fifo: o.kind == kindFifo}
-	for _, q := range ft.pipeIDs {
-		if q.id == p.id {
-			return nil, fmt.Errorf("%s and %s: two pipes with id %d", q.what, o.what, p.id)
-		}
+	p := &pipeState{id: ft.pipeID(o), size: size, data: data, what: o.what, fifo: o.kind == kindFifo}
+	if q := ft.pipeByID[p.id]; q != nil {
+		return nil, fmt.Errorf("%s and %s: two pipes with id %d", q.what, o.what, p.id)
 	}
+	ft.pipeByID[p.id] = p
 	ft.pipes[key] = p
 	ft.pipeIDs = append(ft.pipeIDs, p)
 	c.log.Debug("pipe saved", "what", o.what, "pipe_id", p.id, "size", size, "queued", len(data))
@@ -102,17 +101,12 @@ const fifoIDBase = 1 << 31
 // shows it (pipe:[INODE]: the key of --inherit-fd); pipefs numbers its
 // inodes with 32 bits. A FIFO, whose inode belongs to its file system,
 // gets the next id from fifoIDBase.
-func pipeID(ft *fileTable, o openFd) uint32 {
+func (ft *fileTable) pipeID(o openFd) uint32 {
 	if o.kind != kindFifo {
 		return uint32(o.st.Ino)
 	}
-	n := uint32(fifoIDBase)
-	for _, p := range ft.pipeIDs {
-		if p.fifo && p.id >= n {
-			n = p.id + 1
-		}
-	}
-	return n
+	ft.fifos++
+	return fifoIDBase + ft.fifos - 1
 }
 
 // readPipe returns the capacity of the pipe behind descriptor o of pid

@@ -13,11 +13,13 @@ import (
 // process that refers to it (dup, fork), and one per file referenced by
 // identity (mapped files, exe, cwd, root).
 type fileTable struct {
-	entries []*fdinfo.FileEntry
-	byInode map[[2]uint64]uint32     // identity files
-	descs   map[descKey][]descRef    // descriptors seen, by inode and kind
-	pipes   map[[2]uint64]*pipeState // pipes and FIFOs, by inode
-	pipeIDs []*pipeState             // in the order found
+	entries  []*fdinfo.FileEntry
+	byInode  map[[2]uint64]uint32     // identity files
+	descs    map[descKey][]descRef    // descriptors seen, by inode and kind
+	pipes    map[[2]uint64]*pipeState // pipes and FIFOs, by inode
+	pipeIDs  []*pipeState             // in the order found
+	pipeByID map[uint32]*pipeState    // by pipe id
+	fifos    uint32                   // FIFOs given an id so far
 	// pipeBytes counts the pipe data held until the store is written.
 	pipeBytes int
 	tids      map[int]bool               // every thread of the tree (pidfds must point inside)
@@ -43,7 +45,7 @@ type descRef struct {
 
 func newFileTable(t *tree) *fileTable {
 	ft := &fileTable{byInode: map[[2]uint64]uint32{}, descs: map[descKey][]descRef{},
-		pipes: map[[2]uint64]*pipeState{}, tids: map[int]bool{}, mem: newMemTable()}
+		pipes: map[[2]uint64]*pipeState{}, pipeByID: map[uint32]*pipeState{}, tids: map[int]bool{}, mem: newMemTable()}
 	for _, p := range t.procs {
 		ft.tids[p.pid] = true
 		for _, task := range p.tasks {

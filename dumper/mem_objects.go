@@ -3,8 +3,8 @@ package dumper
 import (
 	"fmt"
 	ipcshm "github.com/checkpoint-restore/go-criu/v8/crit/images/ipc-shm"
+	"github.com/crlazy/crlazy/internal/ranges"
 	"os"
-	"sort"
 
 	"github.com/crlazy/crlazy/images"
 	"github.com/crlazy/crlazy/internal/linux"
@@ -88,14 +88,14 @@ func alignUp(x uint64) uint64 { return (x + pageSize - 1) &^ (pageSize - 1) }
 // returns the parts of it that hold data and no earlier mapping claimed:
 // the pages that mapping must save.
 func (o *memObject) claim(off, n uint64) [][2]uint64 {
-	free := subtractRanges([][2]uint64{{off, off + n}}, o.claimed)
-	o.claimed = mergeRanges(append(o.claimed, [2]uint64{off, off + n}))
-	return intersectRanges(free, o.data)
+	free := ranges.Subtract([][2]uint64{{off, off + n}}, o.claimed)
+	o.claimed = ranges.Merge(append(o.claimed, [2]uint64{off, off + n}))
+	return ranges.Intersect(free, o.data)
 }
 
 // unclaimed returns the data no mapping saves (a memfd's contents that
 // are only reachable through its descriptors).
-func (o *memObject) unclaimed() [][2]uint64 { return subtractRanges(o.data, o.claimed) }
+func (o *memObject) unclaimed() [][2]uint64 { return ranges.Subtract(o.data, o.claimed) }
 
 // writeObjects stores the records of the shared memory objects, memfds
 // and deleted files (their pages outside mappings are read now).
@@ -115,56 +115,6 @@ func (mt *memTable) write(w *store.Writer) error {
 		}
 	}
 	return mt.ghosts.write(w)
-}
-
-// mergeRanges sorts ranges and joins those that touch or overlap.
-func mergeRanges(rs [][2]uint64) [][2]uint64 {
-	sort.Slice(rs, func(i, j int) bool { return rs[i][0] < rs[j][0] })
-	var out [][2]uint64
-	for _, r := range rs {
-		if n := len(out); n > 0 && r[0] <= out[n-1][1] {
-			out[n-1][1] = max(out[n-1][1], r[1])
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-// subtractRanges returns the parts of rs (sorted, disjoint) outside cut
-// (sorted, disjoint).
-func subtractRanges(rs, cut [][2]uint64) [][2]uint64 {
-	var out [][2]uint64
-	for _, r := range rs {
-		s := r[0]
-		for _, c := range cut {
-			if c[1] <= s || c[0] >= r[1] {
-				continue
-			}
-			if c[0] > s {
-				out = append(out, [2]uint64{s, c[0]})
-			}
-			s = max(s, c[1])
-		}
-		if s < r[1] {
-			out = append(out, [2]uint64{s, r[1]})
-		}
-	}
-	return out
-}
-
-// intersectRanges returns the parts of a (sorted, disjoint) inside b
-// (sorted, disjoint).
-func intersectRanges(a, b [][2]uint64) [][2]uint64 {
-	var out [][2]uint64
-	for _, x := range a {
-		for _, y := range b {
-			if s, e := max(x[0], y[0]), min(x[1], y[1]); s < e {
-				out = append(out, [2]uint64{s, e})
-			}
-		}
-	}
-	return out
 }
 
 // putPieces reads [off, off+n) of f and stores its non-zero pieces of at

@@ -35,18 +35,6 @@ func TestClaim(t *testing.T) {
 	}
 }
 
-func TestRanges(t *testing.T) {
-	if got := mergeRanges([][2]uint64{{5, 8}, {0, 2}, {2, 3}, {7, 9}}); !reflect.DeepEqual(got, [][2]uint64{{0, 3}, {5, 9}}) {
-		t.Errorf("mergeRanges = %v", got)
-	}
-	if got := subtractRanges([][2]uint64{{0, 10}, {20, 30}}, [][2]uint64{{2, 4}, {8, 22}, {25, 40}}); !reflect.DeepEqual(got, [][2]uint64{{0, 2}, {4, 8}, {22, 25}}) {
-		t.Errorf("subtractRanges = %v", got)
-	}
-	if got := intersectRanges([][2]uint64{{0, 10}, {20, 30}}, [][2]uint64{{5, 25}}); !reflect.DeepEqual(got, [][2]uint64{{5, 10}, {20, 25}}) {
-		t.Errorf("intersectRanges = %v", got)
-	}
-}
-
 func TestAllZero(t *testing.T) {
 	if !allZero(make([]byte, 100)) || allZero(append(make([]byte, 99), 1)) {
 		t.Error("allZero is wrong")

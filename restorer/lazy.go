@@ -3,10 +3,10 @@ package restorer
 import (
 	"errors"
 	"fmt"
+	"github.com/crlazy/crlazy/internal/ranges"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	criucore "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-core"
@@ -57,7 +57,7 @@ func (rs *restorer) eagerRanges() [][2]uint64 {
 			out = append(out, [2]uint64{v.GetStart(), v.GetEnd()})
 		}
 	}
-	return mergeRanges(append(out, rs.prefilled()...))
+	return ranges.Merge(append(out, rs.prefilled()...))
 }
 
 // prefilled returns the ranges of lazy areas filled before the process
@@ -103,20 +103,7 @@ func (rs *restorer) prefilled() [][2]uint64 {
 		budget += images.ChunkMaxBytes
 		clip(w, w+images.ChunkMaxBytes)
 	}
-	return mergeRanges(out)
-}
-
-func mergeRanges(rs [][2]uint64) [][2]uint64 {
-	sort.Slice(rs, func(i, j int) bool { return rs[i][0] < rs[j][0] })
-	var out [][2]uint64
-	for _, r := range rs {
-		if n := len(out); n > 0 && r[0] <= out[n-1][1] {
-			out[n-1][1] = max(out[n-1][1], r[1])
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
+	return ranges.Merge(out)
 }
 
 // lazyAreas are the areas the handler serves.

@@ -122,25 +122,3 @@ func (m *memObjects) objectOf(v *vma.VmaEntry) *memObj {
 	}
 	return m.object(v)
 }
-
-// subtractRanges returns the parts of rs (sorted, disjoint) outside cut
-// (sorted, disjoint).
-func subtractRanges(rs, cut [][2]uint64) [][2]uint64 {
-	var out [][2]uint64
-	for _, r := range rs {
-		s := r[0]
-		for _, c := range cut {
-			if c[1] <= s || c[0] >= r[1] {
-				continue
-			}
-			if c[0] > s {
-				out = append(out, [2]uint64{s, c[0]})
-			}
-			s = max(s, c[1])
-		}
-		if s < r[1] {
-			out = append(out, [2]uint64{s, r[1]})
-		}
-	}
-	return out
-}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
 	"testing"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/fdinfo"
@@ -134,12 +133,5 @@ func TestFillPieces(t *testing.T) {
 	}
 	if err := fillPieces(r, images.GhostBytes, 1, f, 6, images.GhostBytesMax); !errors.Is(err, ErrBadImage) {
 		t.Errorf("a piece past the end: %v, want ErrBadImage", err)
-	}
-}
-
-func TestSubtractRanges(t *testing.T) {
-	got := subtractRanges([][2]uint64{{0, 10}, {20, 30}}, [][2]uint64{{2, 4}, {8, 22}, {25, 40}})
-	if want := [][2]uint64{{0, 2}, {4, 8}, {22, 25}}; !reflect.DeepEqual(got, want) {
-		t.Errorf("subtractRanges = %v, want %v", got, want)
 	}
 }

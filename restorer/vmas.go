@@ -2,6 +2,7 @@ package restorer
 
 import (
 	"fmt"
+	"github.com/crlazy/crlazy/internal/ranges"
 	"runtime"
 	"sort"
 	"sync/atomic"
@@ -148,12 +149,12 @@ func (rs *restorer) fillPages(r *store.Reader) error {
 	skip := rs.objectRanges()
 	var work [][][2]uint64 // the ranges of each goroutine
 	if rs.lazy {
-		for _, rg := range subtractRanges(eager, skip) {
+		for _, rg := range ranges.Subtract(eager, skip) {
 			work = append(work, [][2]uint64{rg})
 		}
 	} else {
 		for _, rg := range splitData(pm, min(runtime.GOMAXPROCS(0), maxFillWorkers)) {
-			work = append(work, subtractRanges([][2]uint64{rg}, skip))
+			work = append(work, ranges.Subtract([][2]uint64{rg}, skip))
 		}
 	}
 	var g errgroup

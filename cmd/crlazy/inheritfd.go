@@ -5,6 +5,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/crlazy/crlazy/restorer"
 )
@@ -50,7 +51,7 @@ func daemonInheritArgs(args []string, inh []restorer.InheritFd, first int) ([]st
 			skip = false
 		case a == "--inherit-fd" && i+1 < len(args):
 			skip = true
-		case len(a) > len("--inherit-fd=") && a[:len("--inherit-fd=")] == "--inherit-fd=":
+		case strings.HasPrefix(a, "--inherit-fd="):
 		default:
 			out = append(out, a)
 		}

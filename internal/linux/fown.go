@@ -25,8 +25,8 @@ type fOwnerEx struct {
 	Pid  int32
 }
 
-// FOwnerExSize is the size of struct f_owner_ex.
-const FOwnerExSize = int(unsafe.Sizeof(fOwnerEx{}))
+// fOwnerExSize is the size of struct f_owner_ex.
+const fOwnerExSize = int(unsafe.Sizeof(fOwnerEx{}))
 
 // FileOwner is the process (or thread, or group) an open file
 // description sends its SIGIO/SIGURG to (F_GETOWN_EX; Pid 0: none), and
@@ -53,7 +53,7 @@ func GetFileOwner(f *os.File) (FileOwner, error) {
 
 // FOwnerExBytes is struct f_owner_ex, for an injected F_SETOWN_EX.
 func FOwnerExBytes(typ, pid int) []byte {
-	b := make([]byte, FOwnerExSize)
+	b := make([]byte, fOwnerExSize)
 	binary.NativeEndian.PutUint32(b[0:], uint32(int32(typ)))
 	binary.NativeEndian.PutUint32(b[4:], uint32(int32(pid)))
 	return b

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -86,10 +85,4 @@ func ShmCreateWithID(id int, key uint32, size uint64, mode, uid, gid uint32) err
 func ShmRemove(id int) error {
 	_, err := unix.SysvShmCtl(id, unix.IPC_RMID, nil)
 	return os.NewSyscallError("shmctl IPC_RMID", err)
-}
-
-// ShmNextIDSettable reports whether this process may choose segment ids.
-func ShmNextIDSettable() bool {
-	b, err := os.ReadFile(shmNextID)
-	return err == nil && strings.TrimSpace(string(b)) != ""
 }
